@@ -1,0 +1,17 @@
+"""The errors a user can cause and fix; shells print them as one line, not a traceback."""
+
+from __future__ import annotations
+
+from recommender.articles import InputError
+from recommender.encoder import ModelNotFoundError
+from recommender.engine import UnknownArticleError
+from recommender.persistence import IndexFormatError
+
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    InputError,
+    IndexFormatError,
+    UnknownArticleError,
+    ModelNotFoundError,
+    ValueError,
+    OSError,
+)

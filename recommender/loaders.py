@@ -1,0 +1,239 @@
+"""Read articles from JSONL, CSV, and folders of Markdown files with front matter.
+
+Every reader yields validated :class:`~recommender.articles.Article` objects (with where they
+came from) and raises
+:class:`~recommender.articles.InputError` naming file, line and field on the first problem.
+:func:`load_articles` reads several inputs, rejects duplicate ids and empty input.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recommender.articles import Article, InputError, article_from_mapping
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+_JEKYLL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
+
+
+def _decode(path: Path) -> str:
+    """The file as text; bytes that are not UTF-8 are an error naming the line."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"bytes that are not UTF-8 at offset {exc.start} ({exc.reason}); "
+            "save the file as UTF-8",
+            source=str(path),
+            line=line,
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+Located = tuple[Article, str, int | None]  # article, source, line
+
+
+def read_jsonl(path: Path) -> Iterator[Located]:
+    """One JSON object per line; blank lines are allowed."""
+    for number, line in enumerate(_decode(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"malformed JSON: {exc.msg} (column {exc.colno})", source=str(path), line=number
+            ) from None
+        yield article_from_mapping(data, source=str(path), line=number), str(path), number
+
+
+def read_json(path: Path) -> Iterator[Located]:
+    """A JSON array of article objects (line numbers are not known: items are numbered)."""
+    try:
+        data = json.loads(_decode(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg}", source=str(path), line=exc.lineno) from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise InputError("expected a JSON array of article objects", source=str(path))
+    for number, item in enumerate(data, start=1):
+        where = f"{path}[item {number}]"
+        yield article_from_mapping(item, source=where), where, None
+
+
+def read_csv(path: Path) -> Iterator[Located]:
+    """A CSV file with a header row; ``tags`` is a ``;``- or ``,``-separated cell."""
+    text = _decode(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        return
+    header = [name.strip() for name in reader.fieldnames]
+    reader.fieldnames = header
+    for name in ("id", "title"):
+        if name not in header:
+            raise InputError("missing column in the header row", source=str(path), line=1, field=name)
+    try:
+        for row in reader:
+            if None in row:
+                raise InputError(
+                    f"row has {len(header) + len(row[None])} cells, the header has {len(header)}",
+                    source=str(path),
+                    line=reader.line_num,
+                )
+            if not any((value or "").strip() for value in row.values()):
+                continue
+            record = {k: (v if v != "" else None) for k, v in row.items()}
+            line = reader.line_num
+            yield article_from_mapping(record, source=str(path), line=line), str(path), line
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", source=str(path), line=reader.line_num) from None
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
+    """Split Hugo/Jekyll front matter (YAML ``---`` or TOML ``+++``) from the body.
+
+    Returns (front matter, body, line number where the body starts).
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() not in ("---", "+++"):
+        return {}, text, 1
+    fence = lines[0].strip()
+    for end in range(1, len(lines)):
+        if lines[end].strip() == fence:
+            break
+    else:
+        raise ValueError(f"front matter opened with '{fence}' on line 1 is never closed")
+    block = "".join(lines[1:end])
+    if fence == "---":
+        meta = yaml.safe_load(block) or {}
+    else:
+        meta = tomllib.loads(block)
+    if not isinstance(meta, dict):
+        raise ValueError("front matter is not a mapping of fields")
+    return meta, "".join(lines[end + 1 :]), end + 2
+
+
+def _markdown_record(meta: dict[str, Any], body: str, rel_id: str) -> dict[str, Any]:
+    """Map Hugo/Jekyll front-matter names onto the article contract."""
+    record = dict(meta)
+    record.setdefault("id", rel_id)
+    date_keys = ("date", "publishDate", "pubDate")
+    if "published_at" not in record:
+        record["published_at"] = next((meta[k] for k in date_keys if meta.get(k) is not None), None)
+    if record["published_at"] is None:
+        # Jekyll posts carry their date in the file name: 2024-05-01-title.md
+        match = _JEKYLL_DATE.match(rel_id.rsplit("/", 1)[-1])
+        if match:
+            record["published_at"] = match.group(1)
+    for key in date_keys:
+        record.pop(key, None)
+    if "category" not in record:
+        cats = meta.get("categories") or meta.get("section")
+        if isinstance(cats, str):
+            cats = cats.replace(",", " ").split()
+        if isinstance(cats, list) and cats:
+            record["category"] = str(cats[0])
+        elif "/" in rel_id:
+            record["category"] = rel_id.split("/", 1)[0]
+    record.pop("categories", None)
+    record.pop("section", None)
+    if "url" not in record and meta.get("permalink"):
+        record["url"] = meta["permalink"]
+    record.pop("permalink", None)
+    if "language" not in record and meta.get("lang"):
+        record["language"] = record.pop("lang")
+    record["body"] = body
+    return record
+
+
+def read_markdown_dir(root: Path) -> Iterator[Located]:
+    """Every ``.md`` file under ``root``; id = path relative to root without extension.
+
+    Drafts (``draft: true``) are skipped, as Hugo and Jekyll skip them when publishing.
+    """
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in MARKDOWN_SUFFIXES)
+    for path in files:
+        rel_id = path.relative_to(root).with_suffix("").as_posix()
+        if rel_id.endswith("/_index") or rel_id == "_index":
+            continue  # Hugo section list pages, not articles
+        yield from read_markdown_file(path, rel_id)
+
+
+def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Located]:
+    text = _decode(path)
+    try:
+        meta, body, _ = split_front_matter(text)
+    except (ValueError, yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise InputError(
+            f"bad front matter: {str(exc).splitlines()[0]}",
+            source=str(path),
+            line=(line + 2) if line is not None else 1,
+        ) from None
+    if meta.get("draft") is True:
+        return
+    meta.pop("draft", None)
+    record = _markdown_record(meta, body, rel_id or path.stem)
+    yield article_from_mapping(record, source=str(path), line=1), str(path), 1
+
+
+def read_path(path: Path) -> Iterator[Located]:
+    """Dispatch on the kind of input: folder of Markdown, .jsonl/.ndjson, .json, .csv, .md."""
+    if path.is_dir():
+        yield from read_markdown_dir(path)
+        return
+    if not path.exists():
+        raise InputError("no such file or folder", source=str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        yield from read_jsonl(path)
+    elif suffix == ".json":
+        yield from read_json(path)
+    elif suffix in (".csv", ".tsv"):
+        yield from read_csv(path)
+    elif suffix in MARKDOWN_SUFFIXES:
+        yield from read_markdown_file(path)
+    else:
+        raise InputError(
+            f"unknown input type '{suffix}': use .jsonl, .json, .csv, .md or a folder of .md files",
+            source=str(path),
+        )
+
+
+def load_articles(paths: Sequence[str | Path] | str | Path) -> list[Article]:
+    """Read and validate every input; duplicate ids and empty input are errors."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if not paths:
+        raise InputError("no input files given")
+    articles: list[Article] = []
+    seen: dict[str, str] = {}
+    for raw in paths:
+        path = Path(raw)
+        count = 0
+        for article, source, line in read_path(path):
+            if article.id in seen:
+                raise InputError(
+                    f"duplicate id {article.id!r} (first seen at {seen[article.id]})",
+                    source=source,
+                    line=line,
+                    field="id",
+                )
+            seen[article.id] = f"{source}:{line}" if line else source
+            articles.append(article)
+            count += 1
+        if count == 0:
+            raise InputError("no articles found (empty input)", source=str(path))
+    return articles

@@ -1,0 +1,162 @@
+"""Article metadata in SQLite, addressed by row (the vector index's row numbers).
+
+The ranking layer needs a few columns for every candidate at once (date, category, language,
+tags); :class:`Store` loads those into arrays on open and fetches whole articles by row only for
+the results it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recommender.articles import Article, parse_datetime
+
+SCHEMA = """
+CREATE TABLE articles (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    url TEXT,
+    published_at TEXT,
+    category TEXT,
+    tags TEXT NOT NULL,
+    language TEXT,
+    metadata TEXT NOT NULL,
+    text_hash TEXT NOT NULL
+);
+"""
+
+
+def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[str]) -> None:
+    """Write a fresh store; row i is ``articles[i]``."""
+    db = sqlite3.connect(str(path))
+    try:
+        db.executescript(SCHEMA)
+        db.executemany(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    row,
+                    a.id,
+                    a.title,
+                    a.body,
+                    a.url,
+                    a.published_at.isoformat() if a.published_at else None,
+                    a.category,
+                    json.dumps(list(a.tags), ensure_ascii=False),
+                    a.language,
+                    json.dumps(dict(a.metadata), ensure_ascii=False, default=str),
+                    h,
+                )
+                for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True))
+            ],
+        )
+        db.commit()
+    finally:
+        db.close()
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Per-row arrays the ranking layer scores with (row i = article i)."""
+
+    ids: np.ndarray  # object array of str
+    timestamps: np.ndarray  # float64 POSIX seconds, NaN when undated
+    categories: np.ndarray  # int32 code, -1 when none; see category_names
+    category_names: tuple[str, ...]
+    languages: np.ndarray  # object array of str | None
+    tags: tuple[tuple[str, ...], ...]
+    titles: tuple[str, ...]
+
+
+def _row_to_article(row: sqlite3.Row) -> Article:
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        body=row["body"],
+        url=row["url"],
+        published_at=parse_datetime(row["published_at"]) if row["published_at"] else None,
+        category=row["category"],
+        tags=tuple(json.loads(row["tags"])),
+        language=row["language"],
+        metadata=json.loads(row["metadata"]),
+    )
+
+
+class Store:
+    """Read-only view of one index version's metadata."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        # immutable=1: a version's store never changes once written, so no locking is needed.
+        uri = f"file:{self.path.resolve()}?mode=ro&immutable=1"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self.columns = self._load_columns()
+        self._row_of = {aid: i for i, aid in enumerate(self.columns.ids)}
+
+    def _load_columns(self) -> Columns:
+        rows = self._db.execute(
+            "SELECT row, id, title, published_at, category, tags, language FROM articles"
+            " ORDER BY row"
+        ).fetchall()
+        for expected, row in enumerate(rows):
+            if row["row"] != expected:
+                raise ValueError(f"store rows are not contiguous at row {expected}")
+        names: dict[str, int] = {}
+        cats = np.full(len(rows), -1, dtype=np.int32)
+        stamps = np.full(len(rows), np.nan, dtype=np.float64)
+        for i, row in enumerate(rows):
+            if row["category"] is not None:
+                cats[i] = names.setdefault(row["category"].casefold(), len(names))
+            if row["published_at"]:
+                stamps[i] = dt.datetime.fromisoformat(row["published_at"]).timestamp()
+        return Columns(
+            ids=np.array([r["id"] for r in rows], dtype=object),
+            timestamps=stamps,
+            categories=cats,
+            category_names=tuple(names),
+            languages=np.array([r["language"] for r in rows], dtype=object),
+            tags=tuple(tuple(json.loads(r["tags"])) for r in rows),
+            titles=tuple(r["title"] for r in rows),
+        )
+
+    def __len__(self) -> int:
+        return len(self.columns.ids)
+
+    def row_of(self, article_id: str) -> int | None:
+        return self._row_of.get(article_id)
+
+    def category_code(self, category: str | None) -> int:
+        if category is None:
+            return -1
+        try:
+            return self.columns.category_names.index(category.casefold())
+        except ValueError:
+            return -2  # a category no indexed article has: matches nothing
+
+    def articles(self, rows: Sequence[int]) -> list[Article]:
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        found = {
+            r["row"]: _row_to_article(r)
+            for r in self._db.execute(
+                f"SELECT * FROM articles WHERE row IN ({marks})", [int(r) for r in rows]
+            )
+        }
+        return [found[int(r)] for r in rows]
+
+    def text_hashes(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT id, text_hash FROM articles").fetchall())
+
+    def close(self) -> None:
+        self._db.close()
