@@ -9,7 +9,7 @@ shells over it.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,6 +250,43 @@ class Engine:
         source = Source(row=row, timestamp=stamp, category=self.store.category_code(article.category))
         return self._rank(vector, source, k, self.settings.replace(**options), exclude)
 
+    def related_many(
+        self,
+        article_ids: Sequence[str] | None = None,
+        k: int = 5,
+        *,
+        batch_size: int = 256,
+        **options: Any,
+    ) -> Iterator[tuple[str, list[Recommendation]]]:
+        """(id, results) for many indexed articles (all by default), searching in batches.
+
+        The same results as :meth:`related` per id, at a fraction of the cost per article:
+        this is what static export uses.
+        """
+        settings = self.settings.replace(**options)
+        ids = list(self.store.columns.ids) if article_ids is None else list(article_ids)
+        rows = []
+        for aid in ids:
+            row = self.store.row_of(aid)
+            if row is None:
+                raise UnknownArticleError(aid)
+            rows.append(row)
+        cols = self.store.columns
+        for start in range(0, len(rows), batch_size):
+            chunk = np.array(rows[start : start + batch_size], dtype=np.int64)
+            vectors = self.index.vectors(chunk)
+            pool = min(len(self.store), max(settings.candidate_pool, k + 1))
+            scores, found = self.index.search(vectors, pool)
+            for i, row in enumerate(chunk):
+                source = Source(
+                    row=int(row),
+                    timestamp=float(cols.timestamps[row]),
+                    category=int(cols.categories[row]),
+                )
+                hits = (found[i], scores[i])
+                results = self._rank(vectors[i], source, k, settings, (), first_hits=hits)
+                yield str(cols.ids[row]), results
+
     def _rank(
         self,
         vector: np.ndarray,
@@ -257,6 +294,8 @@ class Engine:
         k: int,
         settings: RankingSettings,
         exclude: Collection[str],
+        *,
+        first_hits: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[Recommendation]:
         if k < 1:
             raise ValueError("k must be at least 1")
@@ -269,9 +308,14 @@ class Engine:
         pool = min(total, max(settings.candidate_pool, k + len(banned)))
         cols = self.store.columns
         while True:
-            scores, rows = self.index.search(vector[None, :], pool)
-            keep = (rows[0] >= 0) & ~np.isin(rows[0], list(banned))
-            cand_rows, cosine = rows[0][keep], scores[0][keep].astype(np.float64)
+            if first_hits is not None and len(first_hits[0]) >= pool:
+                found, scores = first_hits
+            else:
+                scores2d, rows2d = self.index.search(vector[None, :], pool)
+                found, scores = rows2d[0], scores2d[0]
+            first_hits = None
+            keep = (found >= 0) & ~np.isin(found, list(banned))
+            cand_rows, cosine = found[keep], scores[keep].astype(np.float64)
             # Re-ranking can lift a candidate from deep in the pool, so the pool must hold
             # well more than k survivors; grow it (doubling) until it does or holds everything.
             if len(cand_rows) >= min(eligible, 2 * want) or pool >= total:

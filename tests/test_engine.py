@@ -210,3 +210,16 @@ def test_k_guarantee_with_many_excludes(tmp_path: Path) -> None:
     results = engine.related("a0", k=10, exclude=near)
     assert len(results) == 10
     assert not set(near) & {r.id for r in results}
+
+
+def test_related_many_equals_related(built: Path) -> None:
+    engine = load(built)
+    batch = dict(engine.related_many(k=3, batch_size=2))
+    assert set(batch) == {"vote-1", "vote-2", "vote-3", "ball-1", "ball-2", "space-1", "space-2"}
+    for aid, results in batch.items():
+        single = engine.related(aid, k=3)
+        assert [(r.id, round(r.score, 9)) for r in results] == [
+            (r.id, round(r.score, 9)) for r in single
+        ]
+    with pytest.raises(UnknownArticleError):
+        list(engine.related_many(["nope"]))
