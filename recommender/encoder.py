@@ -77,9 +77,7 @@ class SentenceTransformerEncoder:
         hf_logging.disable_progress_bar()  # the weight-loading bar is noise in a CLI
 
         self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dimension = int(get_dim())
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:

@@ -18,11 +18,15 @@ import numpy as np
 
 from recommender import persistence
 from recommender.articles import Article, InputError, article_from_mapping
+from recommender.config import Config
 from recommender.encoder import EmbeddingCache, Encoder, LazyEncoder, embed_texts
 from recommender.index import FlatIndex, VectorIndex, index_class
-from recommender.ranking import RankingSettings, Source, score_candidates
+from recommender.lexical import LEXICAL_VERSION, LexicalModel
+from recommender.pipeline import Ranked, Ranker, Source
+from recommender.ranking import RankingSettings
 from recommender.results import Recommendation
-from recommender.store import Store, write_store
+from recommender.rules import EditorialRules
+from recommender.store import Store, normalize_title, write_store
 from recommender.text import TEXT_RECIPE_VERSION, article_text, text_hash
 
 DEFAULT_INDEX = Path("indexes/default")
@@ -73,6 +77,8 @@ class Engine:
         index: VectorIndex,
         store: Store,
         settings: RankingSettings,
+        rules: EditorialRules,
+        lexical: LexicalModel | None = None,
         encoder: Encoder | None = None,
     ) -> None:
         self.path = path
@@ -81,7 +87,10 @@ class Engine:
         self.index = index
         self.store = store
         self.settings = settings
+        self.rules = rules
+        self.lexical = lexical
         self._encoder = encoder
+        self.ranker = Ranker(index, store.columns, lexical, rules, store.row_of)
 
     # ------------------------------------------------------------------ building and loading
     @classmethod
@@ -94,12 +103,15 @@ class Engine:
         encoder: Encoder | None = None,
         cache: bool | str | Path = True,
         settings: RankingSettings | None = None,
+        config: Config | None = None,
         index_type: str = FlatIndex.kind,
+        background_texts: Sequence[str] = (),
     ) -> BuildReport:
         """Embed ``articles`` and write a new version of the index at ``index_path``.
 
         Either the whole build succeeds and the index switches to it, or the previous index is
-        left exactly as it was.
+        left exactly as it was. ``config`` (ranking settings and editorial rules) is stored with
+        the index as its defaults; ``background_texts`` only feed the lexical statistics.
         """
         started = time.perf_counter()
         index_path = Path(index_path)
@@ -112,6 +124,9 @@ class Engine:
             seen.add(article.id)
         encoder = encoder or LazyEncoder(model)
         settings = settings or RankingSettings()
+        if config is not None:
+            settings = settings.replace(**config.ranking)
+        rules = config.rules if config is not None and config.rules is not None else None
         texts = [article_text(a) for a in articles]
         hashes = [text_hash(t) for t in texts]
         embedding_cache = None
@@ -124,16 +139,20 @@ class Engine:
             if embedding_cache:
                 embedding_cache.close()
         dimension = int(vectors.shape[1])
+        lexical = LexicalModel.fit(texts, background_texts)
 
         def fill(folder: Path) -> dict[str, Any]:
             index_class(index_type).build(vectors).save(folder / INDEX_FILE)
             write_store(folder / STORE_FILE, articles, hashes)
+            lexical.save(folder)
             return {
                 "model": {"name": encoder.name, "dimension": dimension},
                 "text_recipe_version": TEXT_RECIPE_VERSION,
+                "lexical_version": LEXICAL_VERSION,
                 "article_count": len(articles),
                 "index_type": index_type,
                 "ranking": settings.to_dict(),
+                "rules": (rules or EditorialRules()).to_dict(),
             }
 
         version_path = persistence.write_index_version(index_path, fill)
@@ -155,11 +174,14 @@ class Engine:
         *,
         encoder: Encoder | None = None,
         verify: bool = True,
+        config: Config | None = None,
         **settings: Any,
     ) -> Engine:
         """Open an index folder, checking its format version and checksums.
 
-        ``settings`` override the ranking settings stored with the index.
+        Ranking settings: those stored with the index, overridden by ``config``'s ``[ranking]``,
+        overridden by ``settings``. Editorial rules: ``config``'s ``[rules]`` if it has them,
+        else those stored with the index.
         """
         index_path = Path(index_path)
         folder = persistence.resolve_version(index_path)
@@ -167,6 +189,7 @@ class Engine:
         try:
             index = index_class(manifest.index_type).load(folder / INDEX_FILE, manifest.dimension)
             store = Store(folder / STORE_FILE)
+            lexical = LexicalModel.load(folder) if LexicalModel.present(folder) else None
         except Exception as exc:  # faiss and sqlite raise their own types for damaged files
             raise persistence.IndexFormatError(f"{folder} is damaged: {exc}") from None
         if index.count != len(store) or len(store) != manifest.data["article_count"]:
@@ -174,7 +197,15 @@ class Engine:
                 f"{folder} is damaged: {index.count} vectors, {len(store)} articles,"
                 f" manifest says {manifest.data['article_count']}"
             )
+        if lexical is not None and lexical.matrix.shape[0] != len(store):
+            raise persistence.IndexFormatError(f"{folder} is damaged: lexical rows != articles")
         base = RankingSettings.from_dict(manifest.data.get("ranking", {}))
+        if config is not None:
+            base = base.replace(**config.ranking)
+        if config is not None and config.rules is not None:
+            rules = config.rules
+        else:
+            rules = EditorialRules.from_dict(manifest.data.get("rules", {}), where="manifest rules")
         return cls(
             path=index_path,
             folder=folder,
@@ -182,6 +213,8 @@ class Engine:
             index=index,
             store=store,
             settings=base.replace(**settings),
+            rules=rules,
+            lexical=lexical,
             encoder=encoder,
         )
 
@@ -210,20 +243,18 @@ class Engine:
         k: int = 5,
         *,
         exclude: Collection[str] = (),
+        now: float | None = None,
         **options: Any,
     ) -> list[Recommendation]:
         """The ``k`` best related articles for an indexed article (never itself).
 
         ``exclude``: ids not to return (e.g. already on the page). ``options`` override ranking
-        settings for this call (``half_life_days=30``, ``recency_reference="now"``, ...).
+        settings for this call (``half_life_days=30``, ``same_category_only=True``, ...).
+        ``now`` (POSIX seconds) fixes the clock for ``recency_reference="now"``.
         """
-        row = self.store.row_of(article_id)
-        if row is None:
-            raise UnknownArticleError(article_id)
-        cols = self.store.columns
-        source = Source(row=row, timestamp=float(cols.timestamps[row]), category=int(cols.categories[row]))
-        vector = self.index.vectors(np.array([row]))[0]
-        return self._rank(vector, source, k, self.settings.replace(**options), exclude)
+        source = self._indexed_source(article_id)
+        settings = self.settings.replace(**options)
+        return self._finish(self.ranker.rank(source, k, settings, exclude, now=now))
 
     def query(
         self,
@@ -231,6 +262,7 @@ class Engine:
         k: int = 5,
         *,
         exclude: Collection[str] = (),
+        now: float | None = None,
         **options: Any,
     ) -> list[Recommendation]:
         """Related articles for an article that is not in the index (a draft), or for text."""
@@ -240,15 +272,26 @@ class Engine:
             data = dict(article)
             data.setdefault("id", "<draft>")
             article = article_from_mapping(data, source="<query>")
-        vector = self.encoder.encode([article_text(article)])[0]
+        text = article_text(article)
+        vector = self.encoder.encode([text])[0]
         if vector.shape[0] != self.manifest.dimension:
             raise ValueError(
                 f"encoder dimension {vector.shape[0]} != index dimension {self.manifest.dimension}"
             )
         row = self.store.row_of(article.id) if article.id else None
-        stamp = article.published_at.timestamp() if article.published_at else float("nan")
-        source = Source(row=row, timestamp=stamp, category=self.store.category_code(article.category))
-        return self._rank(vector, source, k, self.settings.replace(**options), exclude)
+        source = Source(
+            vector=vector,
+            row=row,
+            id=article.id or None,
+            timestamp=article.published_at.timestamp() if article.published_at else float("nan"),
+            category=self.store.category_code(article.category),
+            language=self.store.language_code(article.language),
+            tags=article.tags,
+            norm_title=normalize_title(article.title),
+            lexical=self.lexical.transform([text]) if self.lexical is not None else None,
+        )
+        settings = self.settings.replace(**options)
+        return self._finish(self.ranker.rank(source, k, settings, exclude, now=now))
 
     def related_many(
         self,
@@ -256,6 +299,7 @@ class Engine:
         k: int = 5,
         *,
         batch_size: int = 256,
+        now: float | None = None,
         **options: Any,
     ) -> Iterator[tuple[str, list[Recommendation]]]:
         """(id, results) for many indexed articles (all by default), searching in batches.
@@ -264,71 +308,37 @@ class Engine:
         this is what static export uses.
         """
         settings = self.settings.replace(**options)
-        ids = list(self.store.columns.ids) if article_ids is None else list(article_ids)
-        rows = []
-        for aid in ids:
-            row = self.store.row_of(aid)
-            if row is None:
-                raise UnknownArticleError(aid)
-            rows.append(row)
-        cols = self.store.columns
-        for start in range(0, len(rows), batch_size):
-            chunk = np.array(rows[start : start + batch_size], dtype=np.int64)
-            vectors = self.index.vectors(chunk)
-            pool = min(len(self.store), max(settings.candidate_pool, k + 1))
-            scores, found = self.index.search(vectors, pool)
-            for i, row in enumerate(chunk):
-                source = Source(
-                    row=int(row),
-                    timestamp=float(cols.timestamps[row]),
-                    category=int(cols.categories[row]),
+        ids = [str(i) for i in self.store.columns.ids] if article_ids is None else list(article_ids)
+        sources = [self._indexed_source(aid) for aid in ids]
+        n = len(self.store)
+        for start in range(0, len(sources), batch_size):
+            chunk = sources[start : start + batch_size]
+            pool = min(n, max(settings.candidate_pool, k + 1))
+            scores, found = self.index.search(np.stack([s.vector for s in chunk]), pool)
+            for i, source in enumerate(chunk):
+                ranked = self.ranker.rank(
+                    source, k, settings, (), now=now, first_hits=(found[i], scores[i])
                 )
-                hits = (found[i], scores[i])
-                results = self._rank(vectors[i], source, k, settings, (), first_hits=hits)
-                yield str(cols.ids[row]), results
+                yield str(source.id), self._finish(ranked)
 
-    def _rank(
-        self,
-        vector: np.ndarray,
-        source: Source,
-        k: int,
-        settings: RankingSettings,
-        exclude: Collection[str],
-        *,
-        first_hits: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> list[Recommendation]:
-        if k < 1:
-            raise ValueError("k must be at least 1")
-        total = len(self.store)
-        banned = {r for r in (self.store.row_of(i) for i in exclude) if r is not None}
-        if source.row is not None:
-            banned.add(source.row)
-        eligible = total - len(banned)
-        want = min(k, eligible)
-        pool = min(total, max(settings.candidate_pool, k + len(banned)))
+    def _indexed_source(self, article_id: str) -> Source:
+        row = self.store.row_of(article_id)
+        if row is None:
+            raise UnknownArticleError(article_id)
         cols = self.store.columns
-        while True:
-            if first_hits is not None and len(first_hits[0]) >= pool:
-                found, scores = first_hits
-            else:
-                scores2d, rows2d = self.index.search(vector[None, :], pool)
-                found, scores = rows2d[0], scores2d[0]
-            first_hits = None
-            keep = (found >= 0) & ~np.isin(found, list(banned))
-            cand_rows, cosine = found[keep], scores[keep].astype(np.float64)
-            # Re-ranking can lift a candidate from deep in the pool, so the pool must hold
-            # well more than k survivors; grow it (doubling) until it does or holds everything.
-            if len(cand_rows) >= min(eligible, 2 * want) or pool >= total:
-                break
-            pool = min(total, pool * 2)
-        ranked = score_candidates(
-            cand_rows,
-            cosine,
-            timestamps=cols.timestamps,
-            categories=cols.categories,
-            source=source,
-            settings=settings,
-        )[:want]
+        return Source(
+            vector=self.index.vectors(np.array([row]))[0],
+            row=row,
+            id=article_id,
+            timestamp=float(cols.timestamps[row]),
+            category=int(cols.categories[row]),
+            language=int(cols.languages[row]),
+            tags=cols.tags[row],
+            norm_title=cols.norm_titles[row],
+            lexical=self.lexical.row(row) if self.lexical is not None else None,
+        )
+
+    def _finish(self, ranked: list[Ranked]) -> list[Recommendation]:
         articles = self.store.articles([r.row for r in ranked])
         return [
             Recommendation(article=a, score=r.score, why=r.why)
@@ -351,6 +361,7 @@ class Engine:
             "text_recipe_version": data.get("text_recipe_version"),
             "size_bytes": persistence.folder_size(self.folder),
             "ranking": self.settings.to_dict(),
+            "rules": self.rules.to_dict(),
         }
 
     def close(self) -> None:

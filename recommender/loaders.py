@@ -12,11 +12,11 @@ import csv
 import io
 import json
 import re
-import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import tomllib
 import yaml
 
 from recommender.articles import Article, InputError, article_from_mapping

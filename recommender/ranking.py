@@ -13,8 +13,7 @@ score = w_similarity * cosine + w_recency * recency + w_category * same_category
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,31 +25,91 @@ RecencyReference = Literal["source", "now"]
 
 @dataclass(frozen=True)
 class RankingSettings:
-    """Named, documented knobs. Defaults: similarity leads; recency and category adjust.
+    """Named, documented knobs (``[ranking]`` in ``recommender.toml``; per call as keywords).
 
-    A related story typically has cosine 0.45-0.75 with all-MiniLM-L6-v2, an unrelated one
-    0.0-0.25; recency (at most 0.10) and category (0.05) reorder close calls without lifting an
-    unrelated story over a related one.
+    Defaults: similarity leads; lexical evidence, recency, category and tags adjust. A related
+    story typically has dense cosine 0.45-0.75 with all-MiniLM-L6-v2, an unrelated one
+    0.0-0.25; the adjustments reorder close calls without lifting an unrelated story over a
+    related one. See README ("How ranking works") for how the defaults were chosen.
     """
 
+    # -- weights of the normalized components
     weight_similarity: float = 1.0
+    """Dense cosine of the embeddings, in [-1, 1]."""
+    weight_lexical: float = 0.5
+    """TF-IDF cosine (names counted double), in [0, 1]."""
     weight_recency: float = 0.10
+    """0.5 ** (age / half_life), in [0, 1]."""
     weight_category: float = 0.05
+    """1 when the candidate shares the source's category."""
+    weight_tags: float = 0.05
+    """Share of the source's tag weight (rare tags weigh more) the candidate shares, in [0, 1]."""
+
+    # -- recency
     half_life_days: float = 90.0
     recency_reference: RecencyReference = "source"
+    """Age measured against the source article's date ("source") or the current time ("now")."""
+    max_age_days: float | None = None
+    """Hard window: nothing older than this (against the reference point)."""
+    only_older: bool = False
+    """Only articles published before the source ("see also from the archive")."""
+    only_newer: bool = False
+    """Only articles published after the source (follow-ups)."""
+    evergreen_tag: str | None = "evergreen"
+    """Articles with this tag (or a true ``evergreen`` field) are exempt from decay and max age."""
+
+    # -- category, tags, language
+    same_category_only: bool = False
+    categories_allow: tuple[str, ...] = ()
+    """If not empty, only these categories may be recommended."""
+    categories_deny: tuple[str, ...] = ()
+    min_shared_tags: int = 0
+    same_language: bool = True
+    """When both articles carry a language, they must match."""
+
+    # -- duplicates and diversity
+    dedupe: bool = True
+    dedupe_threshold: float = 0.92
+    """Dense cosine at or above which two articles are one story (reposts, copies)."""
+    dedupe_window_threshold: float = 0.80
+    """A lower cosine that also makes two articles one story when published close together
+    (wire copies and updates of the same news cycle; follow-ups weeks later stay apart)."""
+    dedupe_window_days: float = 2.0
+    mmr_lambda: float = 1.0
+    """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
+
+    # -- fallback and candidates
+    fallback: tuple[str, ...] = ("same_category", "recent")
+    """Fill order when filters leave fewer than k: recent in the source's category, then recent."""
     candidate_pool: int = 100
     """Nearest neighbours fetched before re-ranking (grown automatically when filters bite)."""
 
     def __post_init__(self) -> None:
+        for name in ("categories_allow", "categories_deny", "fallback"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, name, tuple(value))
         if self.half_life_days <= 0:
             raise ValueError("half_life_days must be positive")
         if self.recency_reference not in ("source", "now"):
             raise ValueError("recency_reference must be 'source' or 'now'")
         if self.candidate_pool < 1:
             raise ValueError("candidate_pool must be at least 1")
-        for name in ("weight_similarity", "weight_recency", "weight_category"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
+        for f in dataclasses.fields(self):
+            if f.name.startswith("weight_") and getattr(self, f.name) < 0:
+                raise ValueError(f"{f.name} must not be negative")
+        if not 0.0 <= self.mmr_lambda <= 1.0:
+            raise ValueError("mmr_lambda must be between 0 and 1")
+        if self.max_age_days is not None and self.max_age_days < 0:
+            raise ValueError("max_age_days must not be negative")
+        if self.only_older and self.only_newer:
+            raise ValueError("only_older and only_newer exclude each other")
+        if self.min_shared_tags < 0:
+            raise ValueError("min_shared_tags must not be negative")
+        unknown = set(self.fallback) - {"same_category", "recent"}
+        if unknown:
+            raise ValueError(f"unknown fallback(s) {sorted(unknown)}: use same_category, recent")
 
     def replace(self, **options: Any) -> RankingSettings:
         """A copy with some settings changed; unknown names are an error."""
@@ -61,11 +120,13 @@ class RankingSettings:
         return dataclasses.replace(self, **options)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RankingSettings:
+    def from_dict(cls, data: Mapping[str, Any], *, strict: bool = False) -> RankingSettings:
         known = {f.name for f in dataclasses.fields(cls)}
+        if strict and set(data) - known:
+            raise ValueError(f"unknown ranking option(s): {', '.join(sorted(set(data) - known))}")
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -75,17 +136,22 @@ def recency_scores(
     half_life_days: float,
     *,
     symmetric: bool,
+    evergreen: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(recency in [0, 1], age in days) for POSIX ``timestamps`` against ``reference``.
 
     ``symmetric``: distance in either direction (reference = the source's date); otherwise
     articles from the future count as age 0. Undated (NaN) articles get recency 0, age NaN.
+    Evergreen articles get recency 1 whatever their age.
     """
     delta_days = (reference - timestamps) / SECONDS_PER_DAY
     age = np.abs(delta_days) if symmetric else np.maximum(delta_days, 0.0)
     with np.errstate(invalid="ignore"):
         scores = np.power(0.5, age / half_life_days)
-    return np.nan_to_num(scores, nan=0.0), age
+    scores = np.nan_to_num(scores, nan=0.0)
+    if evergreen is not None:
+        scores = np.where(evergreen, 1.0, scores)
+    return scores, age
 
 
 def category_scores(categories: np.ndarray, source_category: int) -> np.ndarray:
@@ -93,6 +159,28 @@ def category_scores(categories: np.ndarray, source_category: int) -> np.ndarray:
     if source_category < 0:
         return np.zeros(len(categories), dtype=np.float64)
     return (categories == source_category).astype(np.float64)
+
+
+def tag_scores(
+    source_tags: Sequence[str],
+    candidate_tags: Sequence[Sequence[str]],
+    tag_idf: Mapping[str, float],
+) -> tuple[np.ndarray, list[list[str]]]:
+    """Share of the source's tag weight each candidate shares, and the shared tags.
+
+    A tag's weight is its idf, log(1 + N / df): a tag on three articles says more than one on
+    half the site. Score = sum of shared tags' weights / sum of the source's tags' weights.
+    """
+    weights = {t.casefold(): tag_idf.get(t.casefold(), 0.0) for t in source_tags}
+    total = sum(weights.values())
+    scores = np.zeros(len(candidate_tags), dtype=np.float64)
+    shared_lists: list[list[str]] = []
+    for i, tags in enumerate(candidate_tags):
+        shared = [t for t in tags if t.casefold() in weights]
+        shared_lists.append(shared)
+        if total > 0 and shared:
+            scores[i] = sum(weights[t.casefold()] for t in set(shared)) / total
+    return scores, shared_lists
 
 
 def combine(
@@ -104,61 +192,24 @@ def combine(
     return total, contributions
 
 
-@dataclass(frozen=True)
-class Source:
-    """What the ranking needs to know about the article we recommend for."""
+def mmr_order(
+    scores: np.ndarray, similarity: np.ndarray, k: int, lam: float
+) -> tuple[list[int], list[float]]:
+    """Maximal marginal relevance: greedily pick ``argmax lam*score - (1-lam)*max sim to picked``.
 
-    row: int | None  # None for a draft that is not in the index
-    timestamp: float  # POSIX seconds; NaN when undated
-    category: int  # category code, -1 none
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One scored candidate, before the engine attaches article fields."""
-
-    row: int
-    score: float
-    why: dict[str, Any]
-
-
-def score_candidates(
-    rows: np.ndarray,
-    cosine: np.ndarray,
-    *,
-    timestamps: np.ndarray,
-    categories: np.ndarray,
-    source: Source,
-    settings: RankingSettings,
-    now: float | None = None,
-) -> list[Ranked]:
-    """Score candidate rows and return them best first (ties broken by row for stability)."""
-    if settings.recency_reference == "source" and not np.isnan(source.timestamp):
-        reference, symmetric = source.timestamp, True
-    else:
-        reference = now if now is not None else dt.datetime.now(dt.timezone.utc).timestamp()
-        symmetric = False
-    recency, age = recency_scores(
-        timestamps[rows], reference, settings.half_life_days, symmetric=symmetric
-    )
-    same_category = category_scores(categories[rows], source.category)
-    total, parts = combine(
-        {"similarity": cosine, "recency": recency, "category": same_category},
-        {
-            "similarity": settings.weight_similarity,
-            "recency": settings.weight_recency,
-            "category": settings.weight_category,
-        },
-    )
-    order = np.lexsort((rows, -total))
-    ranked = []
-    for i in order:
-        why = {
-            "contributions": {name: round(float(v[i]), 6) for name, v in parts.items()},
-            "cosine": round(float(cosine[i]), 6),
-            "age_days": None if np.isnan(age[i]) else round(float(age[i]), 2),
-            "age_reference": "source" if symmetric else "now",
-            "same_category": bool(same_category[i]),
-        }
-        ranked.append(Ranked(row=int(rows[i]), score=float(total[i]), why=why))
-    return ranked
+    ``similarity`` is the candidates' pairwise similarity matrix. Returns picked positions and
+    each pick's redundancy penalty (``(1-lam) * max sim``, 0 for the first).
+    """
+    picked: list[int] = []
+    penalties: list[float] = []
+    remaining = list(range(len(scores)))
+    max_sim = np.full(len(scores), -np.inf)
+    while remaining and len(picked) < k:
+        redundancy = np.where(np.isfinite(max_sim[remaining]), max_sim[remaining], 0.0)
+        value = lam * scores[remaining] - (1.0 - lam) * redundancy
+        best = remaining[int(np.argmax(value))]
+        picked.append(best)
+        penalties.append(float((1.0 - lam) * (max_sim[best] if np.isfinite(max_sim[best]) else 0)))
+        remaining.remove(best)
+        max_sim = np.maximum(max_sim, similarity[best])
+    return picked, penalties

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ CREATE TABLE articles (
     tags TEXT NOT NULL,
     language TEXT,
     metadata TEXT NOT NULL,
-    text_hash TEXT NOT NULL
+    text_hash TEXT NOT NULL,
+    evergreen INTEGER NOT NULL,
+    canonical INTEGER NOT NULL
 );
 """
 
@@ -41,7 +44,7 @@ def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[s
     try:
         db.executescript(SCHEMA)
         db.executemany(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     row,
@@ -55,6 +58,8 @@ def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[s
                     a.language,
                     json.dumps(dict(a.metadata), ensure_ascii=False, default=str),
                     h,
+                    int(_truthy(a.metadata.get("evergreen"))),
+                    int(_truthy(a.metadata.get("canonical"))),
                 )
                 for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True))
             ],
@@ -62,6 +67,24 @@ def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[s
         db.commit()
     finally:
         db.close()
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y")
+    return bool(value)
+
+
+_TITLE_NOISE = re.compile(r"^\s*(update|updated|corrected|correction|refile|wire)\s*\d*\s*[-:|]+\s*", re.I)
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalize_title(title: str) -> str:
+    """Title for duplicate detection: no 'UPDATE 1-' prefixes, case, punctuation or spacing."""
+    previous = None
+    while previous != title:
+        previous, title = title, _TITLE_NOISE.sub("", title)
+    return _NON_WORD.sub(" ", title.casefold()).strip()
 
 
 @dataclass(frozen=True)
@@ -72,9 +95,23 @@ class Columns:
     timestamps: np.ndarray  # float64 POSIX seconds, NaN when undated
     categories: np.ndarray  # int32 code, -1 when none; see category_names
     category_names: tuple[str, ...]
-    languages: np.ndarray  # object array of str | None
+    languages: np.ndarray  # int32 code, -1 when none; see language_names
+    language_names: tuple[str, ...]
     tags: tuple[tuple[str, ...], ...]
-    titles: tuple[str, ...]
+    tag_rows: dict[str, np.ndarray]  # casefolded tag -> rows carrying it
+    tag_idf: dict[str, float]  # casefolded tag -> log(1 + N / df)
+    norm_titles: tuple[str, ...]
+    evergreen_field: np.ndarray  # bool: the article's own `evergreen` field is true
+    canonical: np.ndarray  # bool: marked canonical among its copies
+
+    def evergreen(self, tag: str | None) -> np.ndarray:
+        """Evergreen flags: the field, or carrying ``tag`` (from the ranking settings)."""
+        flags = self.evergreen_field.copy()
+        if tag:
+            rows = self.tag_rows.get(tag.casefold())
+            if rows is not None:
+                flags[rows] = True
+        return flags
 
 
 def _row_to_article(row: sqlite3.Row) -> Article:
@@ -102,31 +139,49 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self.columns = self._load_columns()
         self._row_of = {aid: i for i, aid in enumerate(self.columns.ids)}
+        self._category_codes = {c: i for i, c in enumerate(self.columns.category_names)}
+        self._language_codes = {c: i for i, c in enumerate(self.columns.language_names)}
 
     def _load_columns(self) -> Columns:
         rows = self._db.execute(
-            "SELECT row, id, title, published_at, category, tags, language FROM articles"
-            " ORDER BY row"
+            "SELECT row, id, title, published_at, category, tags, language, evergreen, canonical"
+            " FROM articles ORDER BY row"
         ).fetchall()
         for expected, row in enumerate(rows):
             if row["row"] != expected:
                 raise ValueError(f"store rows are not contiguous at row {expected}")
         names: dict[str, int] = {}
+        langs: dict[str, int] = {}
         cats = np.full(len(rows), -1, dtype=np.int32)
+        lang_codes = np.full(len(rows), -1, dtype=np.int32)
         stamps = np.full(len(rows), np.nan, dtype=np.float64)
+        tag_lists: dict[str, list[int]] = {}
+        tags = []
         for i, row in enumerate(rows):
             if row["category"] is not None:
                 cats[i] = names.setdefault(row["category"].casefold(), len(names))
+            if row["language"] is not None:
+                lang_codes[i] = langs.setdefault(row["language"].casefold(), len(langs))
             if row["published_at"]:
                 stamps[i] = dt.datetime.fromisoformat(row["published_at"]).timestamp()
+            article_tags = tuple(json.loads(row["tags"]))
+            tags.append(article_tags)
+            for tag in {t.casefold() for t in article_tags}:
+                tag_lists.setdefault(tag, []).append(i)
+        n = max(1, len(rows))
         return Columns(
             ids=np.array([r["id"] for r in rows], dtype=object),
             timestamps=stamps,
             categories=cats,
             category_names=tuple(names),
-            languages=np.array([r["language"] for r in rows], dtype=object),
-            tags=tuple(tuple(json.loads(r["tags"])) for r in rows),
-            titles=tuple(r["title"] for r in rows),
+            languages=lang_codes,
+            language_names=tuple(langs),
+            tags=tuple(tags),
+            tag_rows={t: np.array(r, dtype=np.int64) for t, r in tag_lists.items()},
+            tag_idf={t: float(np.log1p(n / len(r))) for t, r in tag_lists.items()},
+            norm_titles=tuple(normalize_title(r["title"]) for r in rows),
+            evergreen_field=np.array([bool(r["evergreen"]) for r in rows], dtype=bool),
+            canonical=np.array([bool(r["canonical"]) for r in rows], dtype=bool),
         )
 
     def __len__(self) -> int:
@@ -136,12 +191,15 @@ class Store:
         return self._row_of.get(article_id)
 
     def category_code(self, category: str | None) -> int:
+        """Code of a category name; -1 for none, -2 for one no indexed article has."""
         if category is None:
             return -1
-        try:
-            return self.columns.category_names.index(category.casefold())
-        except ValueError:
-            return -2  # a category no indexed article has: matches nothing
+        return self._category_codes.get(category.casefold(), -2)
+
+    def language_code(self, language: str | None) -> int:
+        if language is None:
+            return -1
+        return self._language_codes.get(language.casefold(), -2)
 
     def articles(self, rows: Sequence[int]) -> list[Article]:
         if not rows:

@@ -63,7 +63,7 @@ def test_related_json_shape(index: Path) -> None:
     assert first["id"] == "vote-2"
     assert set(first) == {"id", "title", "url", "published_at", "category", "tags", "score", "why"}
     assert first["tags"] == ["election"] and first["published_at"].startswith("2025-01-10")
-    assert set(first["why"]["contributions"]) == {"similarity", "recency", "category"}
+    assert set(first["why"]["contributions"]) == {"similarity", "lexical", "recency", "category", "tags"}
 
 
 def test_related_table_and_options(index: Path) -> None:

@@ -9,11 +9,11 @@ import pytest
 
 from recommender.ranking import (
     RankingSettings,
-    Source,
     category_scores,
     combine,
+    mmr_order,
     recency_scores,
-    score_candidates,
+    tag_scores,
 )
 
 DAY = 86_400.0
@@ -46,44 +46,6 @@ def test_combine_is_weighted_sum() -> None:
     np.testing.assert_allclose(parts["b"], [0.0, 0.25])
 
 
-def test_score_candidates_hand_computed() -> None:
-    # Source: dated day 100, category 0. Half-life 10 days, weights 1 / 0.2 / 0.1.
-    settings = RankingSettings(
-        weight_similarity=1.0, weight_recency=0.2, weight_category=0.1, half_life_days=10.0
-    )
-    stamps = np.array([100 * DAY, 90 * DAY, 120 * DAY, np.nan])
-    cats = np.array([0, 0, 1, 0])
-    rows = np.array([1, 2, 3])
-    cosine = np.array([0.60, 0.62, 0.70])
-    ranked = score_candidates(
-        rows, cosine, timestamps=stamps, categories=cats,
-        source=Source(row=0, timestamp=100 * DAY, category=0), settings=settings,
-    )
-    # row 1: 0.60 + 0.2*0.5 + 0.1 = 0.80 ; row 2: 0.62 + 0.2*0.25 + 0 = 0.67 ;
-    # row 3 (undated): 0.70 + 0 + 0.1 = 0.80 -> tie with row 1, broken by row number
-    assert [r.row for r in ranked] == [1, 3, 2]
-    assert [round(r.score, 6) for r in ranked] == [0.80, 0.80, 0.67]
-    why = ranked[0].why
-    assert why["contributions"] == {"similarity": 0.6, "recency": 0.1, "category": 0.1}
-    assert why["age_days"] == 10.0 and why["same_category"] is True
-    assert ranked[1].why["age_days"] is None
-    for r in ranked:
-        assert math.isclose(sum(r.why["contributions"].values()), r.score, abs_tol=1e-5)
-
-
-def test_reference_now_for_undated_source() -> None:
-    settings = RankingSettings(weight_recency=1.0, half_life_days=1.0)
-    stamps = np.array([0.0, 9 * DAY, 10 * DAY])
-    ranked = score_candidates(
-        np.array([0, 1, 2]), np.zeros(3), timestamps=stamps, categories=np.array([-1, -1, -1]),
-        source=Source(row=None, timestamp=float("nan"), category=-1), settings=settings,
-        now=10 * DAY,
-    )
-    assert [r.row for r in ranked] == [2, 1, 0]
-    assert ranked[0].why["age_reference"] == "now"
-    assert ranked[1].score == pytest.approx(0.5)
-
-
 def test_settings_validation_and_replace() -> None:
     s = RankingSettings()
     assert s.weight_similarity > s.weight_recency + s.weight_category  # similarity leads
@@ -95,3 +57,30 @@ def test_settings_validation_and_replace() -> None:
     with pytest.raises(ValueError):
         RankingSettings(recency_reference="yesterday")  # type: ignore[arg-type]
     assert RankingSettings.from_dict({**s.to_dict(), "unknown": 1}) == s
+
+
+def test_recency_evergreen_exempt() -> None:
+    rec, _ = recency_scores(
+        np.array([0.0, 0.0]), 100 * DAY, 10.0, symmetric=False, evergreen=np.array([True, False])
+    )
+    np.testing.assert_allclose(rec, [1.0, 0.5**10])
+
+
+def test_tag_scores_rare_tags_weigh_more() -> None:
+    idf = {"russia": math.log1p(100 / 2), "world": math.log1p(100 / 50)}
+    scores, shared = tag_scores(["Russia", "world"], [["russia"], ["world"], ["x"], []], idf)
+    total = idf["russia"] + idf["world"]
+    np.testing.assert_allclose(scores, [idf["russia"] / total, idf["world"] / total, 0, 0])
+    assert scores[0] > 3 * scores[1]
+    assert shared == [["russia"], ["world"], [], []]
+
+
+def test_mmr_hand_computed() -> None:
+    # Items 0 and 1 are near-copies; 2 is different but a little less relevant.
+    scores = np.array([0.9, 0.85, 0.7])
+    sim = np.array([[1.0, 0.95, 0.1], [0.95, 1.0, 0.1], [0.1, 0.1, 1.0]])
+    picked, penalties = mmr_order(scores, sim, 3, lam=0.5)
+    # step 2: item1 0.5*0.85-0.5*0.95=-0.05 ; item2 0.5*0.7-0.5*0.1=0.30 -> item 2
+    assert picked == [0, 2, 1]
+    assert penalties == pytest.approx([0.0, 0.05, 0.475])
+    assert mmr_order(scores, sim, 3, lam=1.0)[0] == [0, 1, 2]
