@@ -1,0 +1,171 @@
+"""Static export: every article's read-more list as JSON files for static site generators.
+
+Layouts under ``out`` (see docs/static-export.md for templates):
+
+- ``json``:   ``related.json`` (``{id: [result, ...]}`` for all articles) and
+              ``related/<name>.json`` (``{"id": id, "results": [...]}``) per article;
+- ``hugo``:   ``data/related/<name>.json`` per article, read in a template with
+              ``index site.Data.related (urlquery $id)``;
+- ``jekyll``: ``_data/related.json`` (``{id: [result, ...]}``), read as
+              ``site.data.related[page.related_id]``.
+
+A result is :meth:`Recommendation.to_dict`, the shape the CLI's ``--json`` and the HTTP API
+return. ``<name>`` is :func:`safe_name` of the id. All articles are scored in one pass with
+:meth:`Engine.related_many`. A file is rewritten only when its bytes change (atomically: temp
+file + ``os.replace``); per-article files of articles no longer in the index are deleted. The
+per-article folders (``related/``, ``data/related/``) belong to the exporter: any other
+``.json`` file in them is deleted as stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote_plus
+
+if TYPE_CHECKING:
+    from recommender.engine import Engine
+
+FORMATS = ("json", "hugo", "jekyll")
+MAX_NAME = 200  # bytes; file systems allow 255, and the ".json" suffix and temp names need room
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What an export did, for the CLI's summary."""
+
+    out: Path
+    format: str
+    articles: int
+    written: int
+    unchanged: int
+    removed: int
+    seconds: float
+
+
+def safe_name(article_id: str) -> str:
+    """A file name (without ``.json``) for an id: one id, one name, and back again.
+
+    ``urllib.parse.quote_plus(id, safe="")``: letters, digits and ``_.-~`` stay, a space becomes
+    ``+``, every other byte of the UTF-8 id becomes ``%XX`` (so ``world/summit`` is
+    ``world%2Fsummit``). That is exactly Go's ``url.QueryEscape``, Hugo's ``urlquery``, so a
+    template can compute the name from the id. Two refinements keep names usable: a leading
+    ``.`` becomes ``%2E`` (no hidden files), and a name over 200 bytes is cut and suffixed with
+    ``~`` and a hash of the id. On case-insensitive file systems (macOS, Windows) ids that differ
+    only in case share a file: keep ids lowercase there, or use the combined file.
+    """
+    name = quote_plus(article_id, safe="")
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    if len(name) > MAX_NAME:
+        digest = hashlib.sha256(article_id.encode()).hexdigest()[:16]
+        cut = name[: MAX_NAME - 17]
+        escape = cut.find("%", len(cut) - 2)  # never cut through a %XX
+        name = (cut[:escape] if escape != -1 else cut) + "~" + digest
+    return name
+
+
+def _dump(payload: Any) -> bytes:
+    return (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically unless it already holds exactly these bytes."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+class _Writer:
+    """Counts what an export writes, leaves unchanged and removes."""
+
+    def __init__(self) -> None:
+        self.written = self.unchanged = self.removed = 0
+
+    def put(self, path: Path, data: bytes) -> None:
+        if _write_if_changed(path, data):
+            self.written += 1
+        else:
+            self.unchanged += 1
+
+    def prune(self, folder: Path, keep: Iterable[str]) -> None:
+        """Delete ``*.json`` files in ``folder`` not named in ``keep``, and dead temp files."""
+        if not folder.is_dir():
+            return
+        keep = set(keep)
+        for item in folder.iterdir():
+            stale_json = item.suffix == ".json" and item.name not in keep
+            dead_tmp = item.name.startswith(".") and item.name.endswith(".tmp")
+            if item.is_file() and (stale_json or dead_tmp):
+                item.unlink()
+                self.removed += int(stale_json)
+
+
+def export(
+    engine: Engine,
+    out: str | Path,
+    *,
+    format: str = "json",
+    k: int = 5,
+    batch_size: int = 256,
+    **options: Any,
+) -> ExportReport:
+    """Write every article's ``k`` related articles under ``out`` in ``format``'s layout.
+
+    ``options`` are ranking options for this export (as for :meth:`Engine.related`).
+    """
+    if format not in FORMATS:
+        raise ValueError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    started = time.perf_counter()
+    out = Path(out)
+    writer = _Writer()
+    per_article = {"json": out / "related", "hugo": out / "data" / "related"}.get(format)
+    combined: dict[str, list[dict[str, Any]]] = {}
+    names: dict[str, str] = {}
+    for article_id, results in engine.related_many(None, k, batch_size=batch_size, **options):
+        items = [r.to_dict() for r in results]
+        if per_article is not None:
+            name = safe_name(article_id) + ".json"
+            if name in names:
+                raise ValueError(f"ids {names[name]!r} and {article_id!r} map to one file {name}")
+            names[name] = article_id
+            writer.put(per_article / name, _dump({"id": article_id, "results": items}))
+        if format != "hugo":
+            combined[article_id] = items
+    if per_article is not None:
+        writer.prune(per_article, names)
+    if format == "json":
+        writer.put(out / "related.json", _dump(dict(sorted(combined.items()))))
+    elif format == "jekyll":
+        writer.put(out / "_data" / "related.json", _dump(dict(sorted(combined.items()))))
+    return ExportReport(
+        out=out,
+        format=format,
+        articles=len(engine),
+        written=writer.written,
+        unchanged=writer.unchanged,
+        removed=writer.removed,
+        seconds=time.perf_counter() - started,
+    )
