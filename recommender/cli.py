@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -40,6 +40,15 @@ KOpt = typer.Option(5, "-k", "--k", min=1, help="How many related articles.")
 HalfLifeOpt = typer.Option(None, "--half-life", help="Recency half-life in days.")
 ReferenceOpt = typer.Option(None, "--recency-reference", help="Measure age against 'source' or 'now'.")
 ExcludeOpt = typer.Option(None, "--exclude", "-x", help="Ids not to return (repeatable).")
+ConfigOpt = typer.Option(
+    None, "--config", "-c",
+    help="recommender.toml with [ranking] and [rules] (default: ./recommender.toml if present).",
+)
+SetOpt = typer.Option(
+    None, "--set", "-s", metavar="NAME=VALUE",
+    help="Ranking option for this call, e.g. --set same_category_only=true (repeatable).",
+)
+DEFAULT_CONFIG = Path("recommender.toml")
 
 
 @app.callback()
@@ -70,8 +79,35 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _ranking_options(half_life: float | None, reference: str | None) -> dict[str, Any]:
+def parse_set(items: list[str] | None) -> dict[str, Any]:
+    """``name=value`` pairs; values are read as TOML (true, 30, 0.5, ["a", "b"]) or strings."""
+    import tomllib
+
     options: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        options[name.strip()] = tuple(value) if isinstance(value, list) else value
+    return options
+
+
+def _config(path: Path | None) -> Any:
+    from recommender.config import load_config
+
+    if path is None:
+        return load_config(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else None
+    return load_config(path)
+
+
+def _ranking_options(
+    half_life: float | None, reference: str | None, sets: list[str] | None = None
+) -> dict[str, Any]:
+    options: dict[str, Any] = parse_set(sets)
     if half_life is not None:
         options["half_life_days"] = half_life
     if reference is not None:
@@ -106,9 +142,8 @@ def _print_results(
     table.add_column("date")
     table.add_column("section")
     table.add_column("score", justify="right")
-    table.add_column("sim + rec + cat", justify="right")
+    table.add_column("why", ratio=2)
     for n, r in enumerate(results, start=1):
-        c = r.why.get("contributions", {})
         date = r.article.published_at.date().isoformat() if r.article.published_at else ""
         table.add_row(
             str(n),
@@ -116,9 +151,24 @@ def _print_results(
             date,
             r.article.category or "",
             f"{r.score:.3f}",
-            " + ".join(f"{c.get(name, 0):.2f}" for name in ("similarity", "recency", "category")),
+            escape(explain(r.why)),
         )
     out.print(table)
+
+
+def explain(why: dict[str, Any]) -> str:
+    """One short line a person can read: the components that counted, and what acted."""
+    parts = [f"{name[:3]} {value:+.2f}" for name, value in why.get("contributions", {}).items()
+             if abs(value) >= 0.005]
+    if why.get("shared_terms"):
+        parts.append("terms: " + ", ".join(why["shared_terms"][:3]))
+    if why.get("shared_tags"):
+        parts.append("tags: " + ", ".join(why["shared_tags"][:3]))
+    for key in ("fallback", "rules", "collapsed"):
+        if why.get(key):
+            value = why[key]
+            parts.append(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+    return "; ".join(parts)
 
 
 def _load(index: Path, **kwargs: Any) -> Engine:
@@ -132,18 +182,22 @@ def _load(index: Path, **kwargs: Any) -> Engine:
 def build(
     inputs: list[Path] = typer.Argument(..., help="JSONL, CSV, JSON or Markdown files/folders."),
     index: Path = IndexOpt,
-    model: Optional[str] = typer.Option(
+    model: str | None = typer.Option(
         None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again."),
+    config: Path | None = ConfigOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Read articles, embed them, and write an index (atomically replacing the old one)."""
+    """Read articles, embed them, and write an index (atomically replacing the old one).
+
+    The config's [ranking] and [rules] are stored with the index as its defaults.
+    """
     from recommender.engine import Engine
     from recommender.loaders import load_articles
 
     articles = load_articles(inputs)
-    report = Engine.build(articles, index, model=model, cache=not no_cache)
+    report = Engine.build(articles, index, model=model, cache=not no_cache, config=_config(config))
     if as_json:
         data = {
             "index": str(report.index_path),
@@ -166,16 +220,17 @@ def related(
     article_id: str = typer.Argument(..., metavar="ID", help="Id of an indexed article."),
     index: Path = IndexOpt,
     k: int = KOpt,
-    exclude: Optional[list[str]] = ExcludeOpt,
-    half_life: Optional[float] = HalfLifeOpt,
-    recency_reference: Optional[str] = ReferenceOpt,
+    exclude: list[str] | None = ExcludeOpt,
+    half_life: float | None = HalfLifeOpt,
+    recency_reference: str | None = ReferenceOpt,
+    sets: list[str] | None = SetOpt,
+    config: Path | None = ConfigOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """The read-more list for an indexed article."""
-    engine = _load(index)
-    results = engine.related(
-        article_id, k=k, exclude=exclude or (), **_ranking_options(half_life, recency_reference)
-    )
+    engine = _load(index, config=_config(config))
+    options = _ranking_options(half_life, recency_reference, sets)
+    results = engine.related(article_id, k=k, exclude=exclude or (), **options)
     source = engine.article(article_id)
     _print_results(article_id, source.title, results, as_json)
 
@@ -184,15 +239,17 @@ def related(
 @friendly_errors
 def query(
     index: Path = IndexOpt,
-    title: Optional[str] = typer.Option(None, "--title", help="Draft title."),
-    body: Optional[str] = typer.Option(None, "--body", help="Draft body."),
-    file: Optional[Path] = typer.Option(
+    title: str | None = typer.Option(None, "--title", help="Draft title."),
+    body: str | None = typer.Option(None, "--body", help="Draft body."),
+    file: Path | None = typer.Option(
         None, "--file", help="A JSON file holding one article object (a draft)."
     ),
     k: int = KOpt,
-    exclude: Optional[list[str]] = ExcludeOpt,
-    half_life: Optional[float] = HalfLifeOpt,
-    recency_reference: Optional[str] = ReferenceOpt,
+    exclude: list[str] | None = ExcludeOpt,
+    half_life: float | None = HalfLifeOpt,
+    recency_reference: str | None = ReferenceOpt,
+    sets: list[str] | None = SetOpt,
+    config: Path | None = ConfigOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """The read-more list for an article that is not in the index (a draft)."""
@@ -213,18 +270,17 @@ def query(
         data["body"] = body
     if not data.get("title"):
         raise InputError("give --title (and --body) or --file", field="title")
-    engine = _load(index)
-    results = engine.query(
-        data, k=k, exclude=exclude or (), **_ranking_options(half_life, recency_reference)
-    )
+    engine = _load(index, config=_config(config))
+    options = _ranking_options(half_life, recency_reference, sets)
+    results = engine.query(data, k=k, exclude=exclude or (), **options)
     _print_results(None, data["title"], results, as_json)
 
 
 @app.command()
 @friendly_errors
-def info(index: Path = IndexOpt, as_json: bool = JsonOpt) -> None:
-    """What is in an index: count, model, dimension, build time, size on disk."""
-    engine = _load(index)
+def info(index: Path = IndexOpt, config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> None:
+    """What is in an index: count, model, dimension, build time, size, effective settings."""
+    engine = _load(index, config=_config(config))
     facts = engine.info()
     if as_json:
         sys.stdout.write(json.dumps(facts, indent=2) + "\n")
@@ -257,6 +313,18 @@ def demo(
     engine = Engine.load(index)
     source = engine.article(article_id)
     _print_results(article_id, source.title, engine.related(article_id, k=k), as_json)
+
+
+# Delivery commands (HTTP API + widget, static export) live in their own module.
+from recommender.cli_serve import export, serve  # noqa: E402
+
+app.command("serve")(friendly_errors(serve))
+app.command("export")(friendly_errors(export))
+
+
+from recommender.cli_eval import eval_app  # noqa: E402  (it imports the helpers above)
+
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

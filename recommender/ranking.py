@@ -85,11 +85,8 @@ class RankingSettings:
     """Nearest neighbours fetched before re-ranking (grown automatically when filters bite)."""
 
     def __post_init__(self) -> None:
-        for name in ("categories_allow", "categories_deny", "fallback"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = (value,)
-            object.__setattr__(self, name, tuple(value))
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _coerce(f.name, f.type, getattr(self, f.name)))
         if self.half_life_days <= 0:
             raise ValueError("half_life_days must be positive")
         if self.recency_reference not in ("source", "now"):
@@ -128,6 +125,36 @@ class RankingSettings:
         if strict and set(data) - known:
             raise ValueError(f"unknown ranking option(s): {', '.join(sorted(set(data) - known))}")
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _coerce(name: str, annotation: Any, value: Any) -> Any:
+    """Check a setting's type (config files and query strings are untyped) and normalize it."""
+    kind = str(annotation)
+    if value is None and "None" in kind:
+        return None
+    if kind.startswith("tuple"):
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{name} must be a list of strings")
+        return tuple(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+        return value
+    if kind.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        return float(value)
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        return value
+    if kind.startswith("str") or kind == "RecencyReference":
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, got {value!r}")
+        return value
+    return value
 
 
 def recency_scores(
