@@ -1,0 +1,198 @@
+"""``recommender eval``: offline relevance figures (the ``eval`` extra).
+
+    recommender eval lee [--set weight_lexical=0] [--dense] [--model PATH] [--json]
+    recommender eval gold --index PATH --gold FILE [-k 10] [--json]
+
+Registered on the main app as a sub-command group; heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from recommender.cli import IndexOpt, JsonOpt, friendly_errors
+
+eval_app = typer.Typer(
+    name="eval",
+    help="Offline evaluation: Lee50 correlations and your own gold set.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SetOpt = typer.Option(
+    None, "--set", metavar="NAME=VALUE",
+    help="Ranking option for this evaluation (repeatable), e.g. --set weight_recency=0.",
+)
+
+
+def needs_extra(func: F) -> F:
+    """A missing optional dependency is one line naming the extra, not a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from recommender.evaluation import MissingExtraError
+
+        try:
+            return func(*args, **kwargs)
+        except MissingExtraError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
+    """``name=value`` strings as ranking options; values read as JSON (numbers, true/false,
+    null, lists), else kept as text."""
+    options: dict[str, Any] = {}
+    for item in pairs or []:
+        name, sep, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+        raw = raw.strip()
+        lowered = raw.lower()
+        if lowered in ("true", "false", "none", "null"):
+            value: Any = {"true": True, "false": False}.get(lowered)
+        else:
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        options[name] = value
+    return options
+
+
+def dense_only() -> dict[str, float]:
+    """Every weight but the dense similarity's at 0 (whatever weights the ranker has)."""
+    from recommender.ranking import RankingSettings
+
+    return {
+        f.name: 0.0
+        for f in dataclasses.fields(RankingSettings)
+        if f.name.startswith("weight_") and f.name != "weight_similarity"
+    }
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Unknown names or bad values fail before any model is loaded."""
+    from recommender.ranking import RankingSettings
+
+    RankingSettings().replace(**options)
+
+
+def _weights(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{k.removeprefix('weight_')}={v:g}" for k, v in settings.items()
+                     if k.startswith("weight_"))
+
+
+@eval_app.command("lee")
+@friendly_errors
+@needs_extra
+def lee(
+    settings: list[str] | None = SetOpt,
+    dense: bool = typer.Option(
+        False, "--dense", help="Dense similarity only: every other ranking weight set to 0."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Lee50: correlation of the engine's pair scores with human ratings (1,225 pairs)."""
+    from recommender.evaluation import require
+
+    for module in ("gensim", "ranx", "scipy"):
+        require(module)
+    from recommender.evaluation.runs import evaluate_lee
+
+    options = {**(dense_only() if dense else {}), **parse_settings(settings)}
+    _check_options(options)
+    report = evaluate_lee(model=model, options=options)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        return
+    f = report.figures
+    table = Table(title="Lee50: engine pair scores vs mean human ratings", title_justify="left")
+    table.add_column("metric")
+    table.add_column("engine", justify="right")
+    table.add_column("published reference", justify="left")
+    refs = ", ".join(f"{name} {value:.2f}" for name, value in report.reference_pearson.items())
+    table.add_row("Pearson (primary)", f"{f['pearson']:.3f}", refs)
+    table.add_row("Spearman", f"{f['spearman']:.3f}", "")
+    table.add_row("nDCG@5", f"{f['ndcg@5']:.3f}", "")
+    table.add_row("nDCG@10", f"{f['ndcg@10']:.3f}", "")
+    out.print(table)
+    out.print(
+        f"{int(f['pairs'])} pairs, {int(f['missing_pairs'])} unscored; model {report.model}; "
+        f"weights {_weights(report.settings)}; "
+        f"overrides {report.options or 'none'}; {report.seconds:.1f} s",
+        highlight=False,
+    )
+
+
+@eval_app.command("gold")
+@friendly_errors
+@needs_extra
+def gold(
+    index: Path = IndexOpt,
+    gold_file: Path = typer.Option(..., "--gold", help="Gold JSONL (id, related) or CSV pairs."),
+    k: int = typer.Option(10, "-k", "--k", min=1, help="List length evaluated."),
+    settings: list[str] | None = SetOpt,
+    near_duplicate: float = typer.Option(
+        0.92, "--near-duplicate", help="Cosine at which two articles count as one story."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Your gold set: recall@k, nDCG@k, MRR, and properties of every article's list."""
+    from recommender.evaluation import require
+
+    for module in ("ranx", "scipy"):
+        require(module)
+    from recommender.engine import Engine
+    from recommender.evaluation.gold import load_gold
+    from recommender.evaluation.runs import evaluate_gold
+
+    options = parse_settings(settings)
+    _check_options(options)
+    engine = Engine.load(index)
+    try:
+        gold_set = load_gold(gold_file, known_ids=engine)
+        report = evaluate_gold(engine, gold_set, k, near_duplicate=near_duplicate, **options)
+    finally:
+        engine.close()
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        return
+    table = Table(title=f"Gold set {gold_file} ({report.sources} sources) on {index}",
+                  title_justify="left", show_header=False)
+    for name, value in report.figures.items():
+        label = "MRR (top-k lists)" if name == "mrr" else name
+        table.add_row(label, f"{value:.3f}")
+    p = report.properties
+    table.add_row("catalog coverage", f"{p.coverage:.1%} of {p.catalog_size}")
+    table.add_row("median age (days from source)",
+                  "n/a" if p.median_age_days is None else f"{p.median_age_days:.1f}")
+    table.add_row("intra-list similarity",
+                  "n/a" if p.intra_list_similarity is None else f"{p.intra_list_similarity:.3f}")
+    table.add_row(f"lists with a near-duplicate (cos >= {p.near_duplicate_threshold:g})",
+                  f"{p.near_duplicate_share:.1%}")
+    table.add_row("results in the source's category",
+                  "n/a" if p.same_category_share is None else f"{p.same_category_share:.1%}")
+    out.print(table)
+    out.print(f"list properties over all {p.lists} articles' top-{k} lists; "
+              f"weights {_weights(report.settings)}; overrides {report.options or 'none'}",
+              highlight=False)
