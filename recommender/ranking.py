@@ -36,7 +36,7 @@ class RankingSettings:
     # -- weights of the normalized components
     weight_similarity: float = 1.0
     """Dense cosine of the embeddings, in [-1, 1]."""
-    weight_lexical: float = 0.5
+    weight_lexical: float = 1.0
     """TF-IDF cosine (names counted double), in [0, 1]."""
     weight_recency: float = 0.10
     """0.5 ** (age / half_life), in [0, 1]."""
