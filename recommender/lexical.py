@@ -113,17 +113,19 @@ class LexicalModel:
 
     def shared_terms(self, query: sp.csr_matrix, row: int, top: int = 5) -> list[str]:
         """The terms that contribute most to the query-candidate similarity."""
-        product = query.multiply(self.matrix[int(row)])
-        if product.nnz == 0:
+        m = self.matrix
+        lo, hi = m.indptr[int(row)], m.indptr[int(row) + 1]
+        cols, both, q_pos = np.intersect1d(m.indices[lo:hi], query.indices, return_indices=True)
+        if len(cols) == 0:
             return []
-        product = product.tocoo()
-        order = np.argsort(-product.data)[:top]
+        product = m.data[lo:hi][both] * query.data[q_pos]
+        order = np.argsort(-product, kind="stable")[:top]
         if self._terms is None:
             terms = [""] * len(self.vocabulary)
             for term, col in self.vocabulary.items():
                 terms[col] = term
             self._terms = terms
-        return [self._terms[int(product.col[i])] for i in order]
+        return [self._terms[int(cols[i])] for i in order]
 
     def row(self, row: int) -> sp.csr_matrix:
         return self.matrix[int(row)]

@@ -171,6 +171,19 @@ class Ranker:
             close = np.abs(np.asarray(b_stamps) - stamp) <= s.dedupe_window_days * SECONDS_PER_DAY
         return (sims >= s.dedupe_threshold) | same_title | (close & (sims >= s.dedupe_window_threshold))
 
+    @staticmethod
+    def _copy_matrix(
+        vecs: np.ndarray, titles: list[str], stamps: np.ndarray, s: RankingSettings
+    ) -> np.ndarray:
+        """Pairwise version of :meth:`_is_copy` (same rules), for the candidates at once."""
+        sims = vecs @ vecs.T
+        codes = {t: i for i, t in enumerate(dict.fromkeys(titles))}
+        title_code = np.array([codes[t] if t else -1 - i for i, t in enumerate(titles)])
+        same_title = title_code[:, None] == title_code[None, :]
+        with np.errstate(invalid="ignore"):
+            close = np.abs(stamps[:, None] - stamps[None, :]) <= s.dedupe_window_days * SECONDS_PER_DAY
+        return (sims >= s.dedupe_threshold) | same_title | (close & (sims >= s.dedupe_window_threshold))
+
     # ------------------------------------------------------------------ the pipeline
     def rank(
         self,
@@ -288,16 +301,19 @@ class Ranker:
                 copy_of_source = self._is_copy(
                     (source.vector, source.norm_title, source.timestamp), vecs, titles, stamps, s
                 )
+                copies = self._copy_matrix(vecs, titles, stamps, s)
+                group_of = np.full(len(cand), -1)
                 for i in range(len(cand)):
                     if copy_of_source[i]:
                         continue
-                    for g in groups:
-                        if self._is_copy((vecs[i], titles[i], stamps[i]), vecs[g],
-                                         [titles[j] for j in g], stamps[g], s).any():
-                            g.append(i)
-                            break
+                    earlier = np.flatnonzero(copies[i, :i] & (group_of[:i] >= 0))
+                    if len(earlier):
+                        group = int(group_of[earlier].min())
+                        groups[group].append(i)
                     else:
+                        group = len(groups)
                         groups.append([i])
+                    group_of[i] = group
             else:
                 groups = [[i] for i in range(len(cand))]
             reps = []
