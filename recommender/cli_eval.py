@@ -20,7 +20,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recommender.cli import IndexOpt, JsonOpt, friendly_errors
+from recommender.cli import (
+    ConfigOpt,
+    IndexOpt,
+    JsonOpt,
+    SetOpt,
+    _config,
+    friendly_errors,
+    parse_set,
+)
 
 eval_app = typer.Typer(
     name="eval",
@@ -31,12 +39,6 @@ eval_app = typer.Typer(
 out = Console()
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-SetOpt = typer.Option(
-    None, "--set", metavar="NAME=VALUE",
-    help="Ranking option for this evaluation (repeatable), e.g. --set weight_recency=0.",
-)
-
 
 def needs_extra(func: F) -> F:
     """A missing optional dependency is one line naming the extra, not a traceback."""
@@ -52,28 +54,6 @@ def needs_extra(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
-    """``name=value`` strings as ranking options; values read as JSON (numbers, true/false,
-    null, lists), else kept as text."""
-    options: dict[str, Any] = {}
-    for item in pairs or []:
-        name, sep, raw = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep or not name:
-            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
-        raw = raw.strip()
-        lowered = raw.lower()
-        if lowered in ("true", "false", "none", "null"):
-            value: Any = {"true": True, "false": False}.get(lowered)
-        else:
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw
-        options[name] = value
-    return options
 
 
 def dense_only() -> dict[str, float]:
@@ -110,6 +90,7 @@ def lee(
     model: str | None = typer.Option(
         None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
     ),
+    config: Path | None = ConfigOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Lee50: correlation of the engine's pair scores with human ratings (1,225 pairs)."""
@@ -119,7 +100,13 @@ def lee(
         require(module)
     from recommender.evaluation.runs import evaluate_lee
 
-    options = {**(dense_only() if dense else {}), **parse_settings(settings)}
+    # Precedence: recommender.toml's [ranking] < --dense < --set.
+    cfg = _config(config)
+    options = {
+        **(cfg.ranking if cfg is not None else {}),
+        **(dense_only() if dense else {}),
+        **parse_set(settings),
+    }
     _check_options(options)
     report = evaluate_lee(model=model, options=options)
     if as_json:
@@ -155,6 +142,7 @@ def gold(
     near_duplicate: float = typer.Option(
         0.92, "--near-duplicate", help="Cosine at which two articles count as one story."
     ),
+    config: Path | None = ConfigOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Your gold set: recall@k, nDCG@k, MRR, and properties of every article's list."""
@@ -166,9 +154,9 @@ def gold(
     from recommender.evaluation.gold import load_gold
     from recommender.evaluation.runs import evaluate_gold
 
-    options = parse_settings(settings)
+    options = parse_set(settings)
     _check_options(options)
-    engine = Engine.load(index)
+    engine = Engine.load(index, config=_config(config))
     try:
         gold_set = load_gold(gold_file, known_ids=engine)
         report = evaluate_gold(engine, gold_set, k, near_duplicate=near_duplicate, **options)
