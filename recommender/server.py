@@ -205,7 +205,7 @@ class EngineHolder:
             return self._given_encoder
         if model_name not in self._encoders:
             try:
-                self._encoders[model_name] = LazyEncoder(model_name)
+                self._encoders[model_name] = LazyEncoder(model_name)  # type: ignore[assignment]
             except ModelNotFoundError:
                 return None  # GET routes work; POST /related answers 503
         return self._encoders[model_name]

@@ -1,0 +1,273 @@
+"""Load figures for `recommender serve`: wrk on loopback against a 10k-article index.
+
+    .venv/bin/python benchmarks/load.py            # 1, 4, 16, 64 connections, 10 s each
+    .venv/bin/python benchmarks/load.py --quick    # a 2 s smoke run
+
+Needs wrk (Debian: apt-get install -y wrk) and the `serve` extra. The index holds synthetic
+articles whose vectors stand in for embeddings: 10,000 unit vectors of dimension 384 (the
+default model's) drawn around 100 cluster centres, with fake titles, sections, tags and dates,
+built by Engine.build with an encoder object that returns the precomputed vectors, so the figures
+measure the server and the ranking layer, not the model. Every request is
+`GET /related/<random id>?k=5` (no If-None-Match: each one is computed).
+
+Writes benchmarks/results/load.md (a fragment for RESULTS.md) and appends a JSON line to
+benchmarks/results.jsonl. Exits 1 if any request failed (socket error or non-2xx answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from recommender import __version__
+from recommender.articles import Article
+from recommender.engine import Engine
+
+HERE = Path(__file__).resolve().parent
+DIMENSION = 384
+CLUSTERS = 100
+SECTIONS = ("world", "politics", "business", "sport", "science", "culture", "tech", "health")
+WORDS = ("summit", "trade", "election", "market", "league", "orbit", "museum", "chip", "vaccine",
+         "budget", "storm", "court", "energy", "transfer", "album", "startup", "climate", "border")
+
+WRK_SCRIPT = """
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("seed", counter)
+end
+function init(args)
+  math.randomseed(os.time() * 1000 + seed)
+end
+function request()
+  return wrk.format("GET", string.format("/related/art-%05d?k=5", math.random(0, N - 1)) .. EXTRA)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, \\"p90_us\\": %d, "
+    .. "\\"p99_us\\": %d, \\"max_us\\": %d, \\"connect\\": %d, \\"read\\": %d, \\"write\\": %d, "
+    .. "\\"status\\": %d, \\"timeout\\": %d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+class PrecomputedEncoder:
+    """Stands in for the model: returns the vector prepared for each article's text."""
+
+    name = "synthetic-clustered-384"
+    dimension = DIMENSION
+
+    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
+        self.vectors = vectors
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
+
+
+def synthetic_articles(n: int, seed: int = 7) -> tuple[list[Article], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(CLUSTERS, DIMENSION))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    cluster = rng.integers(0, CLUSTERS, size=n)
+    vectors = centres[cluster] + rng.normal(scale=0.9 / np.sqrt(DIMENSION), size=(n, DIMENSION))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    articles = []
+    for i in range(n):
+        c = int(cluster[i])
+        topic = [WORDS[(c + j) % len(WORDS)] for j in range(3)]
+        articles.append(Article(
+            id=f"art-{i:05d}",
+            title=f"Story {i}: {' '.join(topic)} update",
+            body=f"Report number {i} on the {topic[0]} {topic[1]} story, cluster {c}.",
+            url=f"https://news.example/{SECTIONS[c % len(SECTIONS)]}/art-{i:05d}",
+            published_at=start + dt.timedelta(hours=int(rng.integers(0, 5 * 365 * 24))),
+            category=SECTIONS[c % len(SECTIONS)],
+            tags=(topic[0], f"cluster-{c}"),
+        ))
+    return articles, vectors.astype(np.float32)
+
+
+def build_index(path: Path, n: int) -> float:
+    from recommender.text import article_text
+
+    articles, vectors = synthetic_articles(n)
+    by_text = {article_text(a): v for a, v in zip(articles, vectors, strict=True)}
+    encoder = PrecomputedEncoder(by_text)
+    started = time.perf_counter()
+    Engine.build(articles, path, encoder=encoder, cache=False)
+    return time.perf_counter() - started
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=5) as response:
+                return json.load(response)
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not come up")
+
+
+def run_wrk(wrk: str, base: str, script: Path, connections: int, seconds: int) -> tuple[dict, str]:
+    threads = min(connections, 2)
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+               "-s", str(script), base]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    match = re.search(r"^RESULT (\{.*\})$", done.stdout, re.M)
+    if not match:
+        raise SystemExit(f"no result from wrk:\n{done.stdout}\n{done.stderr}")
+    data = json.loads(match.group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+    data["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    return data, " ".join(command).replace(str(script), script.name)
+
+
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        return re.search(r"model name\s*:\s*(.+)", text).group(1).strip()  # type: ignore[union-attr]
+    except (OSError, AttributeError):
+        return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--connections", default="1,4,16,64")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="2 s per level, 1 and 16 conns")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--compare", default="dedupe=false",
+                        help="also run with these query parameters ('' to skip)")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.connections = 2, "1,16"
+    levels = [int(c) for c in args.connections.split(",")]
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
+
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="recommender-load-") as tmp:
+        work = Path(tmp)
+        index = work / "indexes" / "load"
+        build_seconds = build_index(index, args.articles)
+        scripts: dict[str, Path] = {}
+        for label, extra in [("default settings", ""), (args.compare, args.compare)]:
+            if label:
+                scripts[label] = work / f"related-{len(scripts)}.lua"
+                query = f"&{extra}" if extra else ""
+                scripts[label].write_text(f"N = {args.articles}\nEXTRA = {query!r}\n{WRK_SCRIPT}")
+        base = f"http://127.0.0.1:{args.port}"
+        serve = [sys.executable, "-c", "from recommender.cli import main; main()", "serve",
+                 "--index", str(index), "--port", str(args.port), "--no-access-log"]
+        process = subprocess.Popen(serve, cwd=work, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            health = wait_healthy(base, process)
+            run_wrk(wrk, base, scripts["default settings"], 4, 2)  # warm-up, not reported
+            rows = []
+            for (label, script), connections in itertools.product(scripts.items(), levels):
+                data, command = run_wrk(wrk, base, script, connections, args.seconds)
+                errors = sum(data[k] for k in ("connect", "read", "write", "timeout", "non_2xx"))
+                rows.append({
+                    "settings": label,
+                    "connections": connections,
+                    "requests": data["requests"],
+                    "rps": round(data["requests"] / (data["duration_us"] / 1e6), 1),
+                    "p50_ms": round(data["p50_us"] / 1000, 2),
+                    "p90_ms": round(data["p90_us"] / 1000, 2),
+                    "p99_ms": round(data["p99_us"] / 1000, 2),
+                    "max_ms": round(data["max_us"] / 1000, 2),
+                    "errors": errors,
+                    "command": command,
+                })
+                print(f"{label}, {connections:>3} connections: {rows[-1]['rps']:>8} req/s, "
+                      f"p50 {rows[-1]['p50_ms']} ms, p99 {rows[-1]['p99_ms']} ms, "
+                      f"errors {errors}", flush=True)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+    machine = f"{cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
+    record = {
+        "benchmark": "load",
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "package_version": __version__,
+        "python": platform.python_version(),
+        "machine": machine,
+        "load_average_before": round(load_before, 2),
+        "articles": args.articles,
+        "index_version": health["version_id"],
+        "build_seconds": round(build_seconds, 1),
+        "seconds_per_level": args.seconds,
+        "compare": args.compare,
+        "levels": rows,
+        "errors": sum(r["errors"] for r in rows),
+    }
+    write_results(record, " ".join(["python", "benchmarks/load.py", *sys.argv[1:]]))
+    if record["errors"]:
+        raise SystemExit(f"{record['errors']} failed requests: the load run does not pass")
+
+
+def write_results(record: dict, command: str) -> None:
+    rows = "\n".join(
+        f"| {r['settings']} | {r['connections']} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | "
+        f"{r['p90_ms']:.1f} | "
+        f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['requests']:,} | {r['errors']} |"
+        for r in record["levels"]
+    )
+    fragment = f"""## HTTP API under load
+
+`GET /related/<random id>?k=5` against `recommender serve` (one uvicorn process) on loopback,
+driven by wrk, {record['seconds_per_level']} s per concurrency level after a 2 s warm-up. Index:
+{record['articles']:,} synthetic articles: clustered random unit vectors of dimension 384 stand in
+for embeddings (the model is not part of this measurement), fake titles, sections, tags and dates;
+exact flat index. "default settings": the ranking defaults (lexical component, duplicate collapse
+and the rest on); the second set adds `&{record['compare']}` to the query to show what that
+costs. Every request is computed (no `If-None-Match`); `serve` runs FAISS single-threaded.
+Machine: {record['machine']}; wrk shares the CPUs with the server (1-minute load average
+before the run: {record['load_average_before']}: other work on the machine skews the figures).
+{record['date']},
+recommender {record['package_version']}, Python {record['python']}.
+
+| ranking | connections | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+{rows}
+
+Errors: socket errors (connect, read, write, timeout) plus non-2xx answers; the run fails on any.
+Command: `{command}`; per level it runs `wrk -t<min(N,2)> -c<N> -d{record['seconds_per_level']}s
+--timeout 10s -s related-<n>.lua http://127.0.0.1:<port>` (wrk 4.1 from Debian; the Lua script
+picks a random article id per request).
+"""
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "load.md").write_text(fragment)
+    with open(HERE / "results.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+    print(f"wrote {HERE / 'results' / 'load.md'} and appended to {HERE / 'results.jsonl'}")
+
+
+if __name__ == "__main__":
+    main()
