@@ -26,8 +26,11 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 class Encoder(Protocol):
     """Anything that turns texts into L2-normalized float32 vectors."""
 
-    name: str
-    dimension: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
 
@@ -54,7 +57,7 @@ def resolve_model(model: str | None) -> tuple[str, Path]:
     """(name to record, folder to load). ``None`` or the default's name is the packaged model."""
     if model in (None, "", "default", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         return DEFAULT_MODEL, default_model_path()
-    path = Path(model).expanduser()  # type: ignore[arg-type]
+    path = Path(str(model)).expanduser()
     if not path.is_dir():
         raise ModelNotFoundError(
             f"model folder {model!r} not found: name a local sentence-transformers folder "
@@ -77,8 +80,11 @@ class SentenceTransformerEncoder:
         hf_logging.disable_progress_bar()  # the weight-loading bar is noise in a CLI
 
         self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dimension = int(get_dim())
+        # sentence-transformers 6 renamed the method; older releases only have the old name
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        self.dimension = int(get_dim() or 0)
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -111,7 +117,7 @@ class LazyEncoder:
         return self._encoder
 
     @property
-    def dimension(self) -> int:  # type: ignore[override]
+    def dimension(self) -> int:
         return self._get().dimension
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
