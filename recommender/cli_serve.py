@@ -39,15 +39,11 @@ def serve(
 
         from recommender.server import create_app
     except ImportError as exc:
-        if exc.name and exc.name.split(".")[0] in ("fastapi", "starlette", "uvicorn", "pydantic"):
+        names = ("fastapi", "starlette", "uvicorn", "pydantic", "threadpoolctl")
+        if exc.name and exc.name.split(".")[0] in names:
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
         raise
-    import faiss
-
-    # Requests run concurrently, each with one query: FAISS's OpenMP threads only add overhead
-    # there (a 10k-vector flat search: 15 ms with 2 threads, 0.6 ms with 1, on 2 cores).
-    faiss.omp_set_num_threads(1)
     app = create_app(index, config=_config_path(config))
     engine = app.state.holder.get().engine
     sys.stderr.write(
