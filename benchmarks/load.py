@@ -3,15 +3,16 @@
     .venv/bin/python benchmarks/load.py            # 1, 4, 16, 64 connections, 10 s each
     .venv/bin/python benchmarks/load.py --quick    # a 2 s smoke run
 
-Needs wrk (Debian: apt-get install -y wrk) and the `serve` extra. The index holds synthetic
-articles whose vectors stand in for embeddings: 10,000 unit vectors of dimension 384 (the
+Needs wrk (Debian: apt-get install -y wrk) and the `serve` and `bench` extras. The index holds
+synthetic articles whose vectors stand in for embeddings: 10,000 unit vectors of dimension 384 (the
 default model's) drawn around 100 cluster centres, with fake titles, sections, tags and dates,
 built by Engine.build with an encoder object that returns the precomputed vectors, so the figures
 measure the server and the ranking layer, not the model. Every request is
 `GET /related/<random id>?k=5` (no If-None-Match: each one is computed).
 
-Writes benchmarks/results/load.md (a fragment for RESULTS.md) and appends a JSON line to
-benchmarks/results.jsonl. Exits 1 if any request failed (socket error or non-2xx answer).
+Writes benchmarks/results/load.md (a fragment for RESULTS.md), appends a JSON line to
+benchmarks/results.jsonl and regenerates RESULTS.md (benchmarks/common.py). Exits 1 if any
+request failed (socket error or non-2xx answer).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import argparse
 import datetime as dt
 import itertools
 import json
-import os
-import platform
 import re
 import shutil
 import subprocess
@@ -32,9 +31,9 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+import common
 import numpy as np
 
-from recommender import __version__
 from recommender.articles import Article
 from recommender.engine import Engine
 
@@ -144,14 +143,6 @@ def run_wrk(wrk: str, base: str, script: Path, connections: int, seconds: int) -
     return data, " ".join(command).replace(str(script), script.name)
 
 
-def cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        return re.search(r"model name\s*:\s*(.+)", text).group(1).strip()  # type: ignore[union-attr]
-    except (OSError, AttributeError):
-        return platform.processor() or "unknown CPU"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=10_000)
@@ -169,7 +160,7 @@ def main() -> None:
     if wrk is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
 
-    load_before = os.getloadavg()[0]
+    info = common.machine()
     with tempfile.TemporaryDirectory(prefix="recommender-load-") as tmp:
         work = Path(tmp)
         index = work / "indexes" / "load"
@@ -211,14 +202,7 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=30)
 
-    machine = f"{cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}"
-    record = {
-        "benchmark": "load",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "package_version": __version__,
-        "python": platform.python_version(),
-        "machine": machine,
-        "load_average_before": round(load_before, 2),
+    figures = {
         "articles": args.articles,
         "index_version": health["version_id"],
         "build_seconds": round(build_seconds, 1),
@@ -227,46 +211,44 @@ def main() -> None:
         "levels": rows,
         "errors": sum(r["errors"] for r in rows),
     }
-    write_results(record, " ".join(["python", "benchmarks/load.py", *sys.argv[1:]]))
-    if record["errors"]:
-        raise SystemExit(f"{record['errors']} failed requests: the load run does not pass")
+    line = common.record("load", info, figures)
+    path = common.write_fragment("load", "HTTP API under load", fragment(figures), info, line)
+    print(f"wrote {path}")
+    common.finish()
+    if figures["errors"]:
+        raise SystemExit(f"{figures['errors']} failed requests: the load run does not pass")
 
 
-def write_results(record: dict, command: str) -> None:
-    rows = "\n".join(
-        f"| {r['settings']} | {r['connections']} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | "
-        f"{r['p90_ms']:.1f} | "
-        f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['requests']:,} | {r['errors']} |"
-        for r in record["levels"]
-    )
-    fragment = f"""## HTTP API under load
+def fragment(figures: dict) -> str:
+    rows = [
+        [r["settings"], r["connections"], f"{r['rps']:,.0f}", f"{r['p50_ms']:.1f}",
+         f"{r['p90_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['max_ms']:.1f}", f"{r['requests']:,}",
+         r["errors"]]
+        for r in figures["levels"]
+    ]
+    table = common.md_table(
+        ["ranking", "connections", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
+         "requests", "errors"], rows, "lrrrrrrrr")
+    seconds = figures["seconds_per_level"]
+    return f"""`GET /related/<random id>?k=5` against `recommender serve` (one uvicorn process) on
+loopback, driven by wrk (4.1, Debian) on the same machine: {seconds} s per concurrency level
+after a 2 s warm-up; per level `wrk -t<min(N,2)> -c<N> -d{seconds}s --timeout 10s
+-s related-<n>.lua http://127.0.0.1:<port>`, the Lua script picking a random article id per
+request. Every request is computed (no `If-None-Match`); one BLAS/OpenMP thread per request
+(`[serve] compute_threads = 1`, the default).
 
-`GET /related/<random id>?k=5` against `recommender serve` (one uvicorn process) on loopback,
-driven by wrk, {record['seconds_per_level']} s per concurrency level after a 2 s warm-up. Index:
-{record['articles']:,} synthetic articles: clustered random unit vectors of dimension 384 stand in
-for embeddings (the model is not part of this measurement), fake titles, sections, tags and dates;
-exact flat index. "default settings": the ranking defaults (lexical component, duplicate collapse
-and the rest on); the second set adds `&{record['compare']}` to the query to show what that
-costs. Every request is computed (no `If-None-Match`); `serve` runs FAISS single-threaded.
-Machine: {record['machine']}; wrk shares the CPUs with the server (1-minute load average
-before the run: {record['load_average_before']}: other work on the machine skews the figures).
-{record['date']},
-recommender {record['package_version']}, Python {record['python']}.
+Index: {figures['articles']:,} synthetic articles. Clustered random unit vectors of dimension
+384 stand in for embeddings (the model plays no part in this measurement), with fake titles,
+sections, tags and dates; exact flat index. "default settings" are the ranking defaults
+(lexical component, duplicate collapse and the rest); the second set adds
+`&{figures['compare']}` to show what duplicate collapse costs.
 
-| ranking | connections | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|
-{rows}
+{table}
 
-Errors: socket errors (connect, read, write, timeout) plus non-2xx answers; the run fails on any.
-Command: `{command}`; per level it runs `wrk -t<min(N,2)> -c<N> -d{record['seconds_per_level']}s
---timeout 10s -s related-<n>.lua http://127.0.0.1:<port>` (wrk 4.1 from Debian; the Lua script
-picks a random article id per request).
+Errors count socket errors (connect, read, write, timeout) and non-2xx answers; the script fails
+on any. wrk shares the 2 CPUs with the server, and the load average says how busy the machine
+was with other work.
 """
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "load.md").write_text(fragment)
-    with open(HERE / "results.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
-    print(f"wrote {HERE / 'results' / 'load.md'} and appended to {HERE / 'results.jsonl'}")
 
 
 if __name__ == "__main__":
