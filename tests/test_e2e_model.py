@@ -89,7 +89,7 @@ def test_draft_query_finds_the_cluster(demo_index: Path) -> None:
 def test_cli_demo_command_prints_the_list(tmp_path: Path) -> None:
     """README command 1 in miniature: the installed console script, a real process."""
     exe = Path(sys.executable).with_name("recommender")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "recommender.cli"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "recommender"]
     result = subprocess.run(
         [*cmd, "demo", "--index", str(tmp_path / "demo"), "--json"],
         capture_output=True, text=True, timeout=300, check=False,
