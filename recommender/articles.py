@@ -165,7 +165,8 @@ def article_from_mapping(
         try:
             published_at = parse_datetime(raw_date)
         except ValueError as exc:
-            raise fail("published_at", f"cannot parse {raw_date!r} as an ISO-8601 date: {exc}")
+            message = f"cannot parse {raw_date!r} as an ISO-8601 date: {exc}"
+            raise fail("published_at", message) from None
     try:
         tags = parse_tags(data.get("tags"))
     except ValueError as exc:

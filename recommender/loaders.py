@@ -83,7 +83,9 @@ def read_csv(path: Path) -> Iterator[Located]:
     reader.fieldnames = header
     for name in ("id", "title"):
         if name not in header:
-            raise InputError("missing column in the header row", source=str(path), line=1, field=name)
+            raise InputError(
+                "missing column in the header row", source=str(path), line=1, field=name
+            )
     try:
         for row in reader:
             if None in row:
@@ -116,10 +118,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
     else:
         raise ValueError(f"front matter opened with '{fence}' on line 1 is never closed")
     block = "".join(lines[1:end])
-    if fence == "---":
-        meta = yaml.safe_load(block) or {}
-    else:
-        meta = tomllib.loads(block)
+    meta = yaml.safe_load(block) or {} if fence == "---" else tomllib.loads(block)
     if not isinstance(meta, dict):
         raise ValueError("front matter is not a mapping of fields")
     return meta, "".join(lines[end + 1 :]), end + 2

@@ -59,7 +59,9 @@ class EditorialRules:
         return {
             "block": sorted(self.block),
             "block_categories": sorted(self.block_categories),
-            "block_for": [{"article": a, "ids": sorted(ids)} for a, ids in sorted(self.block_for.items())],
+            "block_for": [
+                {"article": a, "ids": sorted(ids)} for a, ids in sorted(self.block_for.items())
+            ],
             "pin": [
                 {"article": a, "id": p.id, "position": p.position}
                 for a, pins in sorted(self.pins.items())
@@ -93,7 +95,9 @@ class EditorialRules:
             article = item.get("article")
             if not isinstance(article, str):
                 raise fail(f"block_for[{n}].article", "expected an article id")
-            block_for.setdefault(article, set()).update(str_list(item.get("ids"), f"block_for[{n}].ids"))
+            block_for.setdefault(article, set()).update(
+                str_list(item.get("ids"), f"block_for[{n}].ids")
+            )
         for n, item in enumerate(_tables(data.get("never_pair", []), "never_pair", fail), 1):
             ids = str_list(item.get("ids"), f"never_pair[{n}].ids")
             if len(ids) != 2:

@@ -23,7 +23,31 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_MARKUP = re.compile(r"(^|\s)[#>*_`~]+|[*_`~]+(?=\s|$)", re.MULTILINE)
 
 _BLOCK_TAGS = frozenset(
-    ["p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section", "article", "header", "footer", "tr", "table", "figure", "figcaption", "pre", "hr"]
+    [
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "tr",
+        "table",
+        "figure",
+        "figcaption",
+        "pre",
+        "hr",
+    ]
 )
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "svg"})
 

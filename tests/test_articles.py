@@ -65,7 +65,10 @@ def test_jsonl_good(tmp_path: Path) -> None:
         ('{"id": "b", "title": ""}', "bad.jsonl:2: field 'title': missing or empty"),
         ('{"id": "b"}', "bad.jsonl:2: field 'title': missing or empty"),
         ('{"title": "B"}', "bad.jsonl:2: field 'id': missing"),
-        ('{"id": "b", "title": "B", "published_at": "31/12/2024"}', "bad.jsonl:2: field 'published_at'"),
+        (
+            '{"id": "b", "title": "B", "published_at": "31/12/2024"}',
+            "bad.jsonl:2: field 'published_at'",
+        ),
         ('{"id": "a", "title": "again"}', "bad.jsonl:2: field 'id': duplicate id 'a'"),
         ('{"id": "b", "title": "B", "tags": 5}', "bad.jsonl:2: field 'tags'"),
         ('["not", "an", "object"]', "bad.jsonl:2: expected a JSON object"),
@@ -89,7 +92,7 @@ def test_not_utf8_names_line(tmp_path: Path) -> None:
 def test_empty_input_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_text("\n", encoding="utf-8")
-    with pytest.raises(InputError, match="empty.jsonl: no articles found"):
+    with pytest.raises(InputError, match=r"empty\.jsonl: no articles found"):
         load_articles([path])
     with pytest.raises(InputError, match="no input files"):
         load_articles([])

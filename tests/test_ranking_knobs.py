@@ -25,7 +25,9 @@ class TableEncoder:
     dimension = 4
 
     def __init__(self, table: dict[str, Sequence[float]]) -> None:
-        self.table = {k: np.asarray(v, dtype=np.float32) / np.linalg.norm(v) for k, v in table.items()}
+        self.table = {
+            k: np.asarray(v, dtype=np.float32) / np.linalg.norm(v) for k, v in table.items()
+        }
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return np.stack([self.table[t.split(".")[0].split()[0]] for t in texts])
@@ -41,12 +43,17 @@ def unit(angle_deg: float) -> list[float]:
 # e 0.6428 (50), f 0.5 (60)
 ANGLES = {"src": 0, "a": 10, "b": 20, "c": 30, "d": 40, "e": 50, "f": 60}
 COS = {k: float(np.cos(np.radians(v))) for k, v in ANGLES.items()}
-PLAIN = dict(weight_lexical=0.0, weight_recency=0.0, weight_category=0.0, weight_tags=0.0,
-             dedupe=False)
+PLAIN = dict(
+    weight_lexical=0.0, weight_recency=0.0, weight_category=0.0, weight_tags=0.0, dedupe=False
+)
 
 
-def build(tmp_path: Path, articles: list[Article], table: dict[str, Sequence[float]] | None = None,
-          **load_kw: object) -> Engine:
+def build(
+    tmp_path: Path,
+    articles: list[Article],
+    table: dict[str, Sequence[float]] | None = None,
+    **load_kw: object,
+) -> Engine:
     table = table or {k: unit(v) for k, v in ANGLES.items()}
     index = tmp_path / "idx"
     Engine.build(articles, index, encoder=TableEncoder(table), cache=False)
@@ -76,8 +83,11 @@ def test_plain_similarity_order_and_scores(tmp_path: Path) -> None:
 def test_recency_half_life_and_reference(tmp_path: Path) -> None:
     # b is 30 days from the source, a is 300 days: with half-life 30 and weight 0.2,
     # a = 0.9848 + 0.2*0.5**10 = 0.98500, b = 0.9397 + 0.2*0.5 = 1.0397 -> b first.
-    arts = corpus(src={"published_at": "2025-06-01"}, a={"published_at": "2024-08-05"},
-                  b={"published_at": "2025-05-02"})
+    arts = corpus(
+        src={"published_at": "2025-06-01"},
+        a={"published_at": "2024-08-05"},
+        b={"published_at": "2025-05-02"},
+    )
     engine = build(tmp_path, arts, **{**PLAIN, "weight_recency": 0.2, "half_life_days": 30})
     results = engine.related("src", k=2)
     assert ids(results) == ["b", "a"]
@@ -90,10 +100,15 @@ def test_recency_half_life_and_reference(tmp_path: Path) -> None:
 
 
 def test_hard_windows(tmp_path: Path) -> None:
-    arts = corpus(src={"published_at": "2025-06-01"}, a={"published_at": "2024-01-01"},
-                  b={"published_at": "2025-07-01"}, c={"published_at": "2025-05-20"},
-                  d={"published_at": "2020-01-01", "tags": ("evergreen",)},
-                  e={"published_at": None}, f={"published_at": "2025-06-02"})
+    arts = corpus(
+        src={"published_at": "2025-06-01"},
+        a={"published_at": "2024-01-01"},
+        b={"published_at": "2025-07-01"},
+        c={"published_at": "2025-05-20"},
+        d={"published_at": "2020-01-01", "tags": ("evergreen",)},
+        e={"published_at": None},
+        f={"published_at": "2025-06-02"},
+    )
     engine = build(tmp_path, arts, **PLAIN, fallback=())
     assert ids(engine.related("src", k=6, max_age_days=40)) == ["b", "c", "d", "f"]
     assert ids(engine.related("src", k=6, only_older=True)) == ["a", "c", "d"]
@@ -106,9 +121,15 @@ def test_hard_windows(tmp_path: Path) -> None:
 
 
 def test_category_boost_filters_and_lists(tmp_path: Path) -> None:
-    arts = corpus(src={"category": "world"}, a={"category": "sport"}, b={"category": "World"},
-                  c={"category": "politics"}, d={"category": "world"}, e={"category": None},
-                  f={"category": "sport"})
+    arts = corpus(
+        src={"category": "world"},
+        a={"category": "sport"},
+        b={"category": "World"},
+        c={"category": "politics"},
+        d={"category": "world"},
+        e={"category": None},
+        f={"category": "sport"},
+    )
     engine = build(tmp_path, arts, **PLAIN, fallback=())
     boosted = engine.related("src", k=2, weight_category=0.1)
     # a: 0.9848, b: 0.9397 + 0.1 = 1.0397 (categories compare case-insensitively)
@@ -120,16 +141,24 @@ def test_category_boost_filters_and_lists(tmp_path: Path) -> None:
 
 def test_tags_rare_count_more_and_min_shared(tmp_path: Path) -> None:
     # "common" is on 5 of 7 articles, "rare" on 2: idf log(1+7/5)=0.875, log(1+7/2)=1.504.
-    arts = corpus(src={"tags": ("common", "rare")}, a={"tags": ("common",)},
-                  b={"tags": ("rare",)}, c={"tags": ("common",)}, d={"tags": ("common",)},
-                  e={"tags": ("common",)}, f={"tags": ()})
+    arts = corpus(
+        src={"tags": ("common", "rare")},
+        a={"tags": ("common",)},
+        b={"tags": ("rare",)},
+        c={"tags": ("common",)},
+        d={"tags": ("common",)},
+        e={"tags": ("common",)},
+        f={"tags": ()},
+    )
     engine = build(tmp_path, arts, **{**PLAIN, "weight_tags": 0.2}, fallback=())
     common, rare = np.log1p(7 / 5), np.log1p(7 / 2)
     results = {r.id: r for r in engine.related("src", k=6)}
     assert results["b"].why["contributions"]["tags"] == pytest.approx(
-        0.2 * rare / (common + rare), abs=1e-6)
+        0.2 * rare / (common + rare), abs=1e-6
+    )
     assert results["a"].why["contributions"]["tags"] == pytest.approx(
-        0.2 * common / (common + rare), abs=1e-6)
+        0.2 * common / (common + rare), abs=1e-6
+    )
     assert results["b"].why["shared_tags"] == ["rare"]
     # b (0.9397 + 0.1264) overtakes a (0.9848 + 0.0736)
     assert ids(engine.related("src", k=2)) == ["b", "a"]
@@ -171,15 +200,24 @@ def spread(**per_id: dict[str, object]) -> list[Article]:
 def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
     # cosine with src: c 0.99996 (the source's copy), a 0.766, b 0.760 (a's copy), e 0.5,
     # d 0.259, f 0.087; no other pair reaches 0.92
-    table = {"src": unit(0), "a": unit(40), "b": unit(40.5), "c": unit(0.5), "d": unit(75),
-             "e": unit(-60), "f": unit(-85)}
+    table = {
+        "src": unit(0),
+        "a": unit(40),
+        "b": unit(40.5),
+        "c": unit(0.5),
+        "d": unit(75),
+        "e": unit(-60),
+        "f": unit(-85),
+    }
     arts = spread(a={"published_at": "2025-02-02"}, b={"published_at": "2025-02-03"})
     engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
     results = engine.related("src", k=3)
     assert ids(results) == ["b", "e", "d"]  # c dropped (source's copy); a and b: newest b kept
     assert results[0].why["collapsed"] == ["a"]
-    arts = spread(a={"published_at": "2025-02-02", "metadata": {"canonical": True}},
-                  b={"published_at": "2025-02-03"})
+    arts = spread(
+        a={"published_at": "2025-02-02", "metadata": {"canonical": True}},
+        b={"published_at": "2025-02-03"},
+    )
     engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
     assert ids(engine.related("src", k=1)) == ["a"]
     # equal normalized titles are copies whatever the vectors say
@@ -191,8 +229,15 @@ def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
 
 def test_dedupe_window_separates_follow_ups_from_copies(tmp_path: Path) -> None:
     # a-b cosine 0.866: copies only when published close together; c..f are far from all
-    table = {"src": [1, 0, 0, 0], "a": unit(50), "b": unit(80), "c": [0, 0, 1, 0],
-             "d": [0, 0, 0, 1], "e": [0, 0, 1, 1], "f": [0, 0, 1, -1]}
+    table = {
+        "src": [1, 0, 0, 0],
+        "a": unit(50),
+        "b": unit(80),
+        "c": [0, 0, 1, 0],
+        "d": [0, 0, 0, 1],
+        "e": [0, 0, 1, 1],
+        "f": [0, 0, 1, -1],
+    }
     arts = spread(a={"published_at": "2025-06-02"}, b={"published_at": "2025-06-02T06:00:00"})
     engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
     results = ids(engine.related("src", k=6))
@@ -203,8 +248,15 @@ def test_dedupe_window_separates_follow_ups_from_copies(tmp_path: Path) -> None:
 
 
 def test_mmr_diversifies(tmp_path: Path) -> None:
-    table = {"src": [1, 0, 0, 0], "a": [0.9, 0.3, 0, 0], "b": [0.9, 0.32, 0, 0],
-             "c": [0.8, 0, 0.5, 0], "d": [0, 0, 0, 1], "e": [0, 0, 1, 1], "f": [0, 1, 0, 1]}
+    table = {
+        "src": [1, 0, 0, 0],
+        "a": [0.9, 0.3, 0, 0],
+        "b": [0.9, 0.32, 0, 0],
+        "c": [0.8, 0, 0.5, 0],
+        "d": [0, 0, 0, 1],
+        "e": [0, 0, 1, 1],
+        "f": [0, 1, 0, 1],
+    }
     engine = build(tmp_path, corpus(), table, **PLAIN)
     assert ids(engine.related("src", k=2)) == ["a", "b"]
     diverse = engine.related("src", k=2, mmr_lambda=0.5)
@@ -213,28 +265,34 @@ def test_mmr_diversifies(tmp_path: Path) -> None:
 
 
 def test_fallback_fills_and_says_so(tmp_path: Path) -> None:
-    arts = corpus(src={"published_at": "2025-06-01", "category": "world"},
-                  a={"published_at": "2025-05-30", "category": "world"},
-                  b={"published_at": "2020-01-01", "category": "world"},
-                  c={"published_at": "2021-01-01", "category": "world"},
-                  d={"published_at": "2024-01-01", "category": "sport"},
-                  e={"published_at": "2019-01-01", "category": "sport"},
-                  f={"published_at": "2018-01-01", "category": "world"})
+    arts = corpus(
+        src={"published_at": "2025-06-01", "category": "world"},
+        a={"published_at": "2025-05-30", "category": "world"},
+        b={"published_at": "2020-01-01", "category": "world"},
+        c={"published_at": "2021-01-01", "category": "world"},
+        d={"published_at": "2024-01-01", "category": "sport"},
+        e={"published_at": "2019-01-01", "category": "sport"},
+        f={"published_at": "2018-01-01", "category": "world"},
+    )
     engine = build(tmp_path, arts, **PLAIN)
     results = engine.related("src", k=5, max_age_days=7)
     # a passes the window; then recent same-category: c (2021), b (2020), f (2018); then d.
     assert ids(results) == ["a", "c", "b", "f", "d"]
     assert "fallback" not in results[0].why
     assert [r.why.get("fallback") for r in results[1:]] == [
-        "same_category", "same_category", "same_category", "recent"]
+        "same_category",
+        "same_category",
+        "same_category",
+        "recent",
+    ]
     assert ids(engine.related("src", k=5, max_age_days=7, fallback=())) == ["a"]
 
 
 def test_editorial_rules_from_config(tmp_path: Path) -> None:
     config = tmp_path / "recommender.toml"
     config.write_text(
-        '[ranking]\nweight_lexical = 0.0\nweight_recency = 0.0\nweight_category = 0.0\n'
-        'weight_tags = 0.0\ndedupe = false\n'
+        "[ranking]\nweight_lexical = 0.0\nweight_recency = 0.0\nweight_category = 0.0\n"
+        "weight_tags = 0.0\ndedupe = false\n"
         '[rules]\nblock = ["a"]\nblock_categories = ["sport"]\n'
         '[[rules.pin]]\narticle = "src"\nid = "f"\nposition = 2\n'
         '[[rules.block_for]]\narticle = "src"\nids = ["c"]\n'

@@ -43,32 +43,42 @@ def corpora(draw: st.DrawFn) -> tuple[list[Article], dict[str, np.ndarray]]:
     articles, vectors = [], {}
     for i in range(n):
         aid = f"t{i}"
-        v = centers[rng.integers(3)] + rng.normal(scale=draw(st.sampled_from([0.05, 0.5, 2.0])), size=8)
+        v = centers[rng.integers(3)] + rng.normal(
+            scale=draw(st.sampled_from([0.05, 0.5, 2.0])), size=8
+        )
         vectors[aid] = (v / np.linalg.norm(v)).astype(np.float32)
         stamp = None if rng.random() < 0.15 else NOW - float(rng.integers(0, 800)) * DAY
-        articles.append(Article(
-            id=aid, title=aid,
-            published_at=dt.datetime.fromtimestamp(stamp, dt.timezone.utc) if stamp else None,
-            category=CATS[rng.integers(len(CATS))],
-            language=LANGS[rng.integers(len(LANGS))],
-            tags=tuple(t for t in TAGS if rng.random() < 0.4),
-        ))
+        articles.append(
+            Article(
+                id=aid,
+                title=aid,
+                published_at=dt.datetime.fromtimestamp(stamp, dt.timezone.utc) if stamp else None,
+                category=CATS[rng.integers(len(CATS))],
+                language=LANGS[rng.integers(len(LANGS))],
+                tags=tuple(t for t in TAGS if rng.random() < 0.4),
+            )
+        )
     return articles, vectors
 
 
-options = st.fixed_dictionaries({}, optional={
-    "same_category_only": st.booleans(),
-    "categories_deny": st.sampled_from([("sport",), ("world", "science")]),
-    "max_age_days": st.sampled_from([10.0, 100.0, 400.0]),
-    "only_older": st.booleans(),
-    "min_shared_tags": st.integers(0, 2),
-    "recency_reference": st.sampled_from(["source", "now"]),
-    "mmr_lambda": st.sampled_from([1.0, 0.7]),
-    "candidate_pool": st.integers(1, 10),
-})
+options = st.fixed_dictionaries(
+    {},
+    optional={
+        "same_category_only": st.booleans(),
+        "categories_deny": st.sampled_from([("sport",), ("world", "science")]),
+        "max_age_days": st.sampled_from([10.0, 100.0, 400.0]),
+        "only_older": st.booleans(),
+        "min_shared_tags": st.integers(0, 2),
+        "recency_reference": st.sampled_from(["source", "now"]),
+        "mmr_lambda": st.sampled_from([1.0, 0.7]),
+        "candidate_pool": st.integers(1, 10),
+    },
+)
 
 
-def eligible(a: Article, src: Article, opts: dict, banned: set[str], blocked_cat: set[str]) -> tuple[bool, bool]:
+def eligible(
+    a: Article, src: Article, opts: dict, banned: set[str], blocked_cat: set[str]
+) -> tuple[bool, bool]:
     """(passes hard filters, passes hard and soft filters), written independently."""
     if a.id == src.id or a.id in banned:
         return False, False
@@ -111,12 +121,18 @@ def test_k_guarantee_and_safety(corpus, opts, k, data) -> None:  # type: ignore[
     rules = EditorialRules(block=frozenset(blocked), block_categories=frozenset(blocked_cat))
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "idx"
-        Engine.build(articles, index, encoder=RandomEncoder(vectors), cache=False,
-                     config=Config(rules=rules))
+        Engine.build(
+            articles, index, encoder=RandomEncoder(vectors), cache=False, config=Config(rules=rules)
+        )
         engine = Engine.load(index, encoder=RandomEncoder(vectors))
         results = engine.related(
-            src.id, k=k, exclude=exclude, now=NOW, dedupe=dedupe,
-            fallback=("same_category", "recent") if fallback else (), **opts,
+            src.id,
+            k=k,
+            exclude=exclude,
+            now=NOW,
+            dedupe=dedupe,
+            fallback=("same_category", "recent") if fallback else (),
+            **opts,
         )
         engine.close()
     got = [r.id for r in results]
@@ -132,7 +148,7 @@ def test_k_guarantee_and_safety(corpus, opts, k, data) -> None:  # type: ignore[
     if dedupe:
         s = engine.settings
         for i, a in enumerate(got):
-            for b in got[i + 1:] + [src.id]:
+            for b in [*got[i + 1:], src.id]:
                 cos = float(vectors[a] @ vectors[b])
                 assert cos < s.dedupe_threshold, (a, b, cos)
     else:
