@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from recommender.engine import BuildReport, Engine
+    from recommender.engine import BuildReport, Engine, UpdateReport
     from recommender.results import Recommendation
 
 DEMO_ID = "russia-china-summit-video-call"
@@ -38,11 +38,17 @@ IndexOpt = typer.Option(Path("indexes/default"), "--index", "-i", help="Index fo
 JsonOpt = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
 KOpt = typer.Option(5, "-k", "--k", min=1, help="How many related articles.")
 HalfLifeOpt = typer.Option(None, "--half-life", help="Recency half-life in days.")
-ReferenceOpt = typer.Option(None, "--recency-reference", help="Measure age against 'source' or 'now'.")
+ReferenceOpt = typer.Option(
+    None, "--recency-reference", help="Measure age against 'source' or 'now'."
+)
 ExcludeOpt = typer.Option(None, "--exclude", "-x", help="Ids not to return (repeatable).")
 ConfigOpt = typer.Option(
     None, "--config", "-c",
     help="recommender.toml with [ranking] and [rules] (default: ./recommender.toml if present).",
+)
+WaitOpt = typer.Option(
+    0.0, "--wait", min=0.0, metavar="SECONDS",
+    help="If another process is writing this index, wait up to this long for it.",
 )
 SetOpt = typer.Option(
     None, "--set", "-s", metavar="NAME=VALUE",
@@ -79,7 +85,7 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def parse_set(items: list[str] | None) -> dict[str, Any]:
+def parse_set(items: list[str] | None, what: str = "--set") -> dict[str, Any]:
     """``name=value`` pairs; values are read as TOML (true, 30, 0.5, ["a", "b"]) or strings."""
     import tomllib
 
@@ -87,7 +93,7 @@ def parse_set(items: list[str] | None) -> dict[str, Any]:
     for item in items or []:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"--set expects NAME=VALUE, got {item!r}")
+            raise ValueError(f"{what} expects NAME=VALUE, got {item!r}")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
@@ -119,10 +125,47 @@ def _print_summary(report: BuildReport, *, to: Console) -> None:
     to.print(
         f"[bold]Built[/bold] {report.index_path}: {report.read} articles read, "
         f"{report.embedded} embedded, {report.cached} from the cache, {report.rejected} rejected, "
-        f"in {report.seconds:.1f} s ({report.model}, dimension {report.dimension})"
+        f"in {report.seconds:.1f} s ({report.model}, dimension {report.dimension}, "
+        f"{_describe_index(report.index)}, generation {report.generation})"
     )
     if report.embedded == 0:
         to.print("Nothing to embed: every article's text was already in the cache.")
+
+
+def _describe_index(index: dict[str, Any]) -> str:
+    text = f"{index.get('type', '?')} index"
+    if index.get("dead"):
+        text += f", {index['dead']} tombstoned slots"
+    return text
+
+
+def _update_json(report: UpdateReport) -> str:
+    data = {
+        "index": str(report.index_path),
+        "generation": report.generation,
+        "written": report.version_path is not None,
+        **{key: getattr(report, key) for key in (
+            "read", "new", "changed", "unchanged", "removed", "not_found", "embedded", "cached",
+            "article_count")},
+        "seconds": round(report.seconds, 3),
+        "index_type": report.index.get("type"),
+        "timings": report.timings,
+    }
+    return json.dumps(data) + "\n"
+
+
+def _print_update(verb: str, report: UpdateReport) -> None:
+    if report.version_path is None:
+        out.print(f"Nothing to change in {report.index_path}: it stays at generation "
+                  f"{report.generation} ({report.article_count} articles).")
+        return
+    out.print(
+        f"[bold]{verb}[/bold] {report.index_path}: {report.read} read, {report.new} new, "
+        f"{report.changed} changed, {report.unchanged} unchanged, {report.removed} removed, "
+        f"{report.embedded} embedded ({report.cached} from the cache), in {report.seconds:.1f} s; "
+        f"now {report.article_count} articles, generation {report.generation} "
+        f"({_describe_index(report.index)})"
+    )
 
 
 def _print_results(
@@ -186,7 +229,19 @@ def build(
         None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again."),
+    index_type: str = typer.Option(
+        "auto", "--index-type",
+        help="auto (exact up to --exact-max articles, hnsw above), flat-ip, hnsw or ivf.",
+    ),
+    index_params: list[str] | None = typer.Option(
+        None, "--index-param", metavar="NAME=VALUE",
+        help="Vector index parameter, e.g. --index-param M=32 --index-param ef_search=128.",
+    ),
+    exact_max: int | None = typer.Option(
+        None, "--exact-max", min=0, help="Largest index that 'auto' keeps exact (default 200000).",
+    ),
     config: Path | None = ConfigOpt,
+    wait: float = WaitOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Read articles, embed them, and write an index (atomically replacing the old one).
@@ -194,10 +249,15 @@ def build(
     The config's [ranking] and [rules] are stored with the index as its defaults.
     """
     from recommender.engine import Engine
+    from recommender.index import DEFAULT_EXACT_MAX
     from recommender.loaders import load_articles
 
     articles = load_articles(inputs)
-    report = Engine.build(articles, index, model=model, cache=not no_cache, config=_config(config))
+    report = Engine.build(
+        articles, index, model=model, cache=not no_cache, config=_config(config),
+        index_type=index_type, index_params=parse_set(index_params, what="--index-param"),
+        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max, lock_wait=wait,
+    )
     if as_json:
         data = {
             "index": str(report.index_path),
@@ -208,10 +268,62 @@ def build(
             "seconds": round(report.seconds, 3),
             "model": report.model,
             "dimension": report.dimension,
+            "generation": report.generation,
+            "index_type": report.index.get("type"),
         }
         sys.stdout.write(json.dumps(data) + "\n")
     else:
         _print_summary(report, to=out)
+
+
+@app.command()
+@friendly_errors
+def upsert(
+    inputs: list[Path] = typer.Argument(..., help="JSONL, CSV, JSON or Markdown files/folders."),
+    index: Path = IndexOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add new articles and replace changed ones (same id) in an existing index.
+
+    Only new or changed texts are embedded; everything else is taken from the current version.
+    The new version replaces the old one atomically.
+    """
+    from recommender.engine import Engine
+    from recommender.loaders import load_articles
+
+    report = Engine.upsert(load_articles(inputs), index, cache=not no_cache, lock_wait=wait)
+    if as_json:
+        sys.stdout.write(_update_json(report))
+    else:
+        _print_update("Upserted", report)
+
+
+@app.command()
+@friendly_errors
+def remove(
+    article_ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids to remove."),
+    index: Path = IndexOpt,
+    missing_ok: bool = typer.Option(
+        False, "--missing-ok", help="Skip ids that are not in the index (warn) instead of failing."
+    ),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Remove articles by id: they vanish from every list in the new version.
+
+    An unknown id is an error that names it, and nothing is removed (unless --missing-ok).
+    """
+    from recommender.engine import Engine
+
+    report = Engine.remove(article_ids, index, missing_ok=missing_ok, lock_wait=wait)
+    if report.not_found:
+        err.print(f"warning: {report.not_found} of the ids given were not in the index")
+    if as_json:
+        sys.stdout.write(_update_json(report))
+    else:
+        _print_update("Removed from", report)
 
 
 @app.command()
@@ -289,6 +401,11 @@ def info(index: Path = IndexOpt, config: Path | None = ConfigOpt, as_json: bool 
     for key, value in facts.items():
         if key == "size_bytes":
             value = f"{value / 1e6:.2f} MB ({value} bytes)"
+        elif key == "index":
+            params = ", ".join(f"{k}={v}" for k, v in value.get("params", {}).items())
+            shape = ", ".join(f"{k} {value[k]}" for k in ("rows", "slots", "dead") if k in value)
+            value = (f"{value.get('type')} ({params or 'no parameters'}); {shape}; chosen by "
+                     f"{value.get('requested', '?')}, exact up to {value.get('exact_max', '?')}")
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         table.add_row(key, str(value))

@@ -4,13 +4,17 @@ shells over it.
     engine = Engine.load("indexes/default")
     engine.related("russia-china-summit-video-call", k=5)
     engine.query({"title": "Draft headline", "body": "..."}, k=5)
+
+Writes (``build``, ``upsert``, ``remove``) hold the index's writer lock, produce a complete new
+version folder and switch to it atomically (``persistence``); how the vector index itself
+changes between versions is the index type's business (``index``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +24,34 @@ from recommender import persistence
 from recommender.articles import Article, InputError, article_from_mapping
 from recommender.config import Config
 from recommender.encoder import EmbeddingCache, Encoder, LazyEncoder, embed_texts
-from recommender.index import FlatIndex, VectorIndex, index_class
+from recommender.index import (
+    AUTO,
+    DEFAULT_EXACT_MAX,
+    INDEX_FILE,
+    VectorIndex,
+    choose_index_type,
+    index_class,
+)
 from recommender.lexical import LEXICAL_VERSION, LexicalModel
 from recommender.pipeline import Ranked, Ranker, Source
 from recommender.ranking import RankingSettings
 from recommender.results import Recommendation
 from recommender.rules import EditorialRules
-from recommender.store import Store, normalize_title, write_store
+from recommender.store import Store, normalize_title, write_store, write_store_update
 from recommender.text import TEXT_RECIPE_VERSION, article_text, text_hash
 
 DEFAULT_INDEX = Path("indexes/default")
 STORE_FILE = "store.sqlite"
-INDEX_FILE = "index.faiss"
+__all__ = ["INDEX_FILE", "STORE_FILE", "BuildReport", "Engine", "UnknownArticleError",
+           "UpdateReport"]
 
 
 class UnknownArticleError(LookupError):
     """An article id that is not in the index."""
 
-    def __init__(self, article_id: str) -> None:
+    def __init__(self, article_id: str, message: str | None = None) -> None:
         self.article_id = article_id
-        super().__init__(f"no article with id {article_id!r} in this index")
+        super().__init__(message or f"no article with id {article_id!r} in this index")
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -58,6 +70,31 @@ class BuildReport:
     model: str
     dimension: int
     rejected: int = 0  # a rejected article fails the whole build: this is always 0 on success
+    generation: int = 0
+    index: dict[str, Any] = field(default_factory=dict)  # type, params, rows (manifest "index")
+    timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
+
+
+@dataclass(frozen=True)
+class UpdateReport:
+    """What an upsert or a remove did, for the CLI's summary. ``version_path`` is None when
+    nothing changed (no new version was written)."""
+
+    index_path: Path
+    version_path: Path | None
+    generation: int
+    read: int  # articles given (upsert) or ids given (remove)
+    new: int
+    changed: int  # text or metadata differs from the indexed article
+    unchanged: int
+    removed: int
+    embedded: int
+    cached: int
+    not_found: int  # ids given to remove that were not in the index (only with missing_ok)
+    article_count: int
+    index: dict[str, Any]
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def default_cache_path(index_path: Path) -> Path:
@@ -104,24 +141,31 @@ class Engine:
         cache: bool | str | Path = True,
         settings: RankingSettings | None = None,
         config: Config | None = None,
-        index_type: str = FlatIndex.kind,
+        index_type: str = AUTO,
+        index_params: Mapping[str, Any] | None = None,
+        exact_max: int = DEFAULT_EXACT_MAX,
         background_texts: Sequence[str] = (),
+        lock_wait: float = 0.0,
     ) -> BuildReport:
         """Embed ``articles`` and write a new version of the index at ``index_path``.
 
         Either the whole build succeeds and the index switches to it, or the previous index is
         left exactly as it was. ``config`` (ranking settings and editorial rules) is stored with
         the index as its defaults; ``background_texts`` only feed the lexical statistics.
+        ``index_type``: ``auto`` (exact ``flat-ip`` up to ``exact_max`` articles, ``hnsw``
+        above), or ``flat-ip``, ``hnsw``, ``ivf`` with ``index_params`` over their defaults.
+        Another writer holding the index makes this wait up to ``lock_wait`` seconds, then
+        raise :class:`~recommender.persistence.IndexLockedError`.
         """
         started = time.perf_counter()
         index_path = Path(index_path)
         if not articles:
             raise InputError("no articles to index (empty input)")
-        seen: set[str] = set()
-        for article in articles:
-            if article.id in seen:
-                raise InputError(f"duplicate id {article.id!r}", field="id")
-            seen.add(article.id)
+        _check_unique(articles)
+        if exact_max < 0:
+            raise ValueError(f"exact_max must be >= 0, got {exact_max}")
+        kind = choose_index_type(index_type, len(articles), exact_max)
+        params = index_class(kind).resolve_params(index_params)  # bad names fail before embedding
         encoder = encoder or LazyEncoder(model)
         settings = settings or RankingSettings()
         if config is not None:
@@ -129,33 +173,31 @@ class Engine:
         rules = config.rules if config is not None and config.rules is not None else None
         texts = [article_text(a) for a in articles]
         hashes = [text_hash(t) for t in texts]
-        embedding_cache = None
-        if cache:
-            cache_file = default_cache_path(index_path) if cache is True else Path(cache)
-            embedding_cache = EmbeddingCache(cache_file)
-        try:
-            vectors, embedded = embed_texts(encoder, texts, embedding_cache)
-        finally:
-            if embedding_cache:
-                embedding_cache.close()
-        dimension = int(vectors.shape[1])
-        lexical = LexicalModel.fit(texts, background_texts)
-
-        def fill(folder: Path) -> dict[str, Any]:
-            index_class(index_type).build(vectors).save(folder / INDEX_FILE)
-            write_store(folder / STORE_FILE, articles, hashes)
-            lexical.save(folder)
-            return {
+        timings: dict[str, float] = {}
+        with persistence.writer_lock(index_path, lock_wait):
+            with _timer(timings, "embed_s"):
+                vectors, embedded = _embed(encoder, texts, cache, index_path)
+            dimension = int(vectors.shape[1])
+            with _timer(timings, "lexical_s"):
+                lexical = LexicalModel.fit(texts, background_texts)
+            with _timer(timings, "index_s"):
+                index = index_class(kind).build(vectors, **params)
+            fields = {
                 "model": {"name": encoder.name, "dimension": dimension},
                 "text_recipe_version": TEXT_RECIPE_VERSION,
                 "lexical_version": LEXICAL_VERSION,
-                "article_count": len(articles),
-                "index_type": index_type,
                 "ranking": settings.to_dict(),
                 "rules": (rules or EditorialRules()).to_dict(),
             }
 
-        version_path = persistence.write_index_version(index_path, fill)
+            def write_store_file(folder: Path) -> None:
+                write_store(folder / STORE_FILE, articles, hashes)
+
+            with _timer(timings, "write_s"):
+                version_path, manifest = _write_version(
+                    index_path, fields, index, lexical, write_store_file,
+                    requested=index_type, exact_max=exact_max,
+                )
         return BuildReport(
             index_path=index_path,
             version_path=version_path,
@@ -165,7 +207,132 @@ class Engine:
             seconds=time.perf_counter() - started,
             model=encoder.name,
             dimension=dimension,
+            generation=manifest.generation,
+            index=manifest.data["index"],
+            timings=timings,
         )
+
+    @classmethod
+    def upsert(
+        cls,
+        articles: Sequence[Article],
+        index_path: str | Path = DEFAULT_INDEX,
+        *,
+        encoder: Encoder | None = None,
+        cache: bool | str | Path = True,
+        lock_wait: float = 0.0,
+    ) -> UpdateReport:
+        """Add new articles and replace changed ones (same id), embedding only texts that changed.
+
+        Unchanged articles keep their vectors from the current version; an article whose text
+        is the same but whose metadata (date, section, tags, ...) changed is updated without
+        embedding. The lexical statistics are refitted on the resulting corpus. Nothing is
+        written when every article is already indexed as given.
+        """
+        started = time.perf_counter()
+        index_path = Path(index_path)
+        if not articles:
+            raise InputError("no articles to upsert (empty input)")
+        _check_unique(articles)
+        timings: dict[str, float] = {}
+        with persistence.writer_lock(index_path, lock_wait):
+            with _timer(timings, "load_s"):
+                current = cls.load(index_path, encoder=encoder)
+            try:
+                model_name = current.manifest.model_name
+                if encoder is not None and encoder.name != model_name:
+                    raise ValueError(
+                        f"{index_path} was built with model {model_name!r}, not {encoder.name!r}:"
+                        " upsert with the same model, or rebuild"
+                    )
+                encoder = encoder or LazyEncoder(model_name)
+                stored_hashes = current.store.text_hashes()
+                texts = [article_text(a) for a in articles]
+                hashes = [text_hash(t) for t in texts]
+                same_text = [i for i, (a, h) in enumerate(zip(articles, hashes, strict=True))
+                             if stored_hashes.get(a.id) == h]
+                stored = current.store.articles(
+                    [current.store.row_of(articles[i].id) for i in same_text])
+                unchanged = {i for i, old in zip(same_text, stored, strict=True)
+                             if old == articles[i]}
+                added = [i for i in range(len(articles)) if i not in unchanged]
+                new = sum(1 for i in added if articles[i].id not in stored_hashes)
+                report = dict(read=len(articles), new=new, changed=len(added) - new,
+                              unchanged=len(unchanged), removed=0, not_found=0)
+                if not added:
+                    return _unchanged_report(current, index_path, report, started, timings)
+                to_embed = [i for i in added if i not in set(same_text)]
+                with _timer(timings, "embed_s"):
+                    fresh, embedded = _embed(encoder, [texts[i] for i in to_embed], cache,
+                                             index_path, dimension=current.manifest.dimension)
+                vectors = np.zeros((len(added), current.manifest.dimension), dtype=np.float32)
+                position = {i: p for p, i in enumerate(added)}
+                vectors[[position[i] for i in to_embed]] = fresh
+                metadata_only = [i for i in added if i in set(same_text)]
+                if metadata_only:
+                    rows = [current.store.row_of(articles[i].id) for i in metadata_only]
+                    vectors[[position[i] for i in metadata_only]] = current.index.vectors(
+                        np.array(rows, dtype=np.int64))
+                replaced = [current.store.row_of(articles[i].id) for i in added]
+                return _commit(
+                    current, index_path,
+                    drop_rows=[r for r in replaced if r is not None],
+                    articles=[articles[i] for i in added],
+                    texts=[texts[i] for i in added],
+                    hashes=[hashes[i] for i in added],
+                    vectors=vectors,
+                    report={**report, "embedded": embedded, "cached": len(to_embed) - embedded},
+                    started=started, timings=timings,
+                )
+            finally:
+                current.close()
+
+    @classmethod
+    def remove(
+        cls,
+        article_ids: Iterable[str],
+        index_path: str | Path = DEFAULT_INDEX,
+        *,
+        missing_ok: bool = False,
+        lock_wait: float = 0.0,
+    ) -> UpdateReport:
+        """Remove articles by id; they vanish from every list in the new version.
+
+        An id that is not in the index is an error naming it (nothing is removed), unless
+        ``missing_ok``: then it is counted in ``not_found`` and skipped. Removing every article
+        is refused (an index is never empty).
+        """
+        started = time.perf_counter()
+        index_path = Path(index_path)
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            raise InputError("no ids to remove")
+        timings: dict[str, float] = {}
+        with persistence.writer_lock(index_path, lock_wait):
+            with _timer(timings, "load_s"):
+                current = cls.load(index_path)
+            try:
+                rows = [current.store.row_of(i) for i in ids]
+                missing = [i for i, r in zip(ids, rows, strict=True) if r is None]
+                if missing and not missing_ok:
+                    names = ", ".join(repr(m) for m in missing[:5])
+                    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                    raise UnknownArticleError(
+                        missing[0],
+                        f"cannot remove {names}{more}: not in {index_path} (nothing was removed)",
+                    )
+                found = [r for r in rows if r is not None]
+                report = dict(read=len(ids), new=0, changed=0, unchanged=0, removed=len(found),
+                              not_found=len(missing), embedded=0, cached=0)
+                if not found:
+                    return _unchanged_report(current, index_path, report, started, timings)
+                return _commit(
+                    current, index_path, drop_rows=found, articles=[], texts=[], hashes=[],
+                    vectors=np.zeros((0, current.manifest.dimension), dtype=np.float32),
+                    report=report, started=started, timings=timings,
+                )
+            finally:
+                current.close()
 
     @classmethod
     def load(
@@ -175,19 +342,48 @@ class Engine:
         encoder: Encoder | None = None,
         verify: bool = True,
         config: Config | None = None,
+        index_params: Mapping[str, Any] | None = None,
         **settings: Any,
     ) -> Engine:
         """Open an index folder, checking its format version and checksums.
 
         Ranking settings: those stored with the index, overridden by ``config``'s ``[ranking]``,
         overridden by ``settings``. Editorial rules: ``config``'s ``[rules]`` if it has them,
-        else those stored with the index.
+        else those stored with the index. ``index_params`` override the vector index's stored
+        parameters for this process (e.g. ``{"ef_search": 256}``).
         """
         index_path = Path(index_path)
-        folder = persistence.resolve_version(index_path)
+        for attempt in range(3):
+            folder = persistence.resolve_version(index_path)
+            try:
+                return cls._load_folder(index_path, folder, encoder, verify, config,
+                                        index_params, settings)
+            except persistence.IndexFormatError:
+                # A writer may have switched twice while we read, collecting the version we
+                # resolved: read the current one instead (a damaged one still fails).
+                if folder.exists() or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load_folder(
+        cls,
+        index_path: Path,
+        folder: Path,
+        encoder: Encoder | None,
+        verify: bool,
+        config: Config | None,
+        index_params: Mapping[str, Any] | None,
+        settings: Mapping[str, Any],
+    ) -> Engine:
         manifest = persistence.read_manifest(folder, verify=verify)
+        params = {**manifest.data.get("index", {}).get("params", {}), **(index_params or {})}
         try:
-            index = index_class(manifest.index_type).load(folder / INDEX_FILE, manifest.dimension)
+            kind = index_class(manifest.index_type)
+        except ValueError as exc:
+            raise persistence.IndexFormatError(f"{folder}: {exc}") from None
+        try:
+            index = kind.load(folder, manifest.dimension, params)
             store = Store(folder / STORE_FILE)
             lexical = LexicalModel.load(folder) if LexicalModel.present(folder) else None
         except Exception as exc:  # faiss and sqlite raise their own types for damaged files
@@ -355,6 +551,9 @@ class Engine:
             "model": data["model"]["name"],
             "dimension": data["model"]["dimension"],
             "index_type": data["index_type"],
+            "index": {**data.get("index", {}), "params": self.index.params},
+            "generation": data.get("generation", 0),
+            "version_id": data["version_id"],
             "built_at": data.get("built_at"),
             "format_version": data["format_version"],
             "package_version": data.get("package_version"),
@@ -366,3 +565,141 @@ class Engine:
 
     def close(self) -> None:
         self.store.close()
+
+
+# ---------------------------------------------------------------------- writing, shared
+def _check_unique(articles: Sequence[Article]) -> None:
+    seen: set[str] = set()
+    for article in articles:
+        if article.id in seen:
+            raise InputError(f"duplicate id {article.id!r}", field="id")
+        seen.add(article.id)
+
+
+class _timer:
+    """``with _timer(timings, "embed_s"):`` adds the block's seconds to ``timings``."""
+
+    def __init__(self, timings: dict[str, float], name: str) -> None:
+        self.timings, self.name = timings, name
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = time.perf_counter() - self.started
+        self.timings[self.name] = round(self.timings.get(self.name, 0.0) + elapsed, 4)
+
+
+def _embed(
+    encoder: Encoder, texts: Sequence[str], cache: bool | str | Path, index_path: Path,
+    dimension: int | None = None,
+) -> tuple[np.ndarray, int]:
+    """(vectors, how many were embedded now) through the embedding cache."""
+    if not texts and dimension is not None:
+        return np.zeros((0, dimension), dtype=np.float32), 0
+    embedding_cache = None
+    if cache:
+        cache_file = default_cache_path(index_path) if cache is True else Path(cache)
+        embedding_cache = EmbeddingCache(cache_file)
+    try:
+        vectors, embedded = embed_texts(encoder, texts, embedding_cache)
+    finally:
+        if embedding_cache:
+            embedding_cache.close()
+    if dimension is not None and vectors.shape[1] != dimension:
+        raise ValueError(f"encoder dimension {vectors.shape[1]} != index dimension {dimension}")
+    return vectors, embedded
+
+
+def _write_version(
+    index_path: Path,
+    fields: Mapping[str, Any],
+    index: VectorIndex,
+    lexical: LexicalModel,
+    write_store_file: Any,
+    *,
+    requested: str,
+    exact_max: int,
+) -> tuple[Path, persistence.Manifest]:
+    """Write index, store and lexical files as a new version; (its folder, its manifest)."""
+    index_fields = {**index.describe(), "requested": requested, "exact_max": exact_max}
+
+    def fill(folder: Path) -> dict[str, Any]:
+        index.save(folder)
+        write_store_file(folder)
+        lexical.save(folder)
+        return {**fields, "article_count": index.count, "index_type": index.kind,
+                "index": index_fields}
+
+    version_path = persistence.write_index_version(index_path, fill)
+    return version_path, persistence.read_manifest(version_path, verify=False)
+
+
+def _commit(
+    current: Engine,
+    index_path: Path,
+    *,
+    drop_rows: Sequence[int],
+    articles: Sequence[Article],
+    texts: Sequence[str],
+    hashes: Sequence[str],
+    vectors: np.ndarray,
+    report: dict[str, int],
+    started: float,
+    timings: dict[str, float],
+) -> UpdateReport:
+    """The next version: ``current`` without ``drop_rows``, plus ``articles`` at the end."""
+    old_count = len(current.store)
+    keep = np.setdiff1d(np.arange(old_count, dtype=np.int64), np.asarray(drop_rows, dtype=np.int64))
+    count = len(keep) + len(articles)
+    if count == 0:
+        raise InputError("that would leave the index empty: build a new one instead")
+    meta = current.manifest.data.get("index", {})
+    requested = str(meta.get("requested", current.manifest.index_type))
+    exact_max = int(meta.get("exact_max", DEFAULT_EXACT_MAX))
+    kind = choose_index_type(requested, count, exact_max)
+    with _timer(timings, "index_s"):
+        if kind == current.index.kind:  # the type decides how: compact copy, or tombstones
+            index = index_class(kind).load(current.folder, current.manifest.dimension,
+                                           meta.get("params"), writable=True)
+            index.remove(np.setdiff1d(np.arange(old_count), keep))
+            index.add(vectors)
+        else:  # "auto" crossed exact_max: the other type, from the same vectors
+            index = index_class(kind).build(np.vstack([current.index.vectors(keep), vectors]))
+    with _timer(timings, "lexical_s"):
+        kept = current.store.titles_and_bodies()
+        all_texts = [article_text(Article(id="-", title=kept[r][0], body=kept[r][1]))
+                     for r in keep.tolist()]
+        all_texts += texts
+        background = current.lexical.background if current.lexical is not None else ()
+        lexical = LexicalModel.fit(all_texts, background)
+    fields = {key: current.manifest.data[key] for key in
+              ("model", "text_recipe_version", "lexical_version", "ranking", "rules")
+              if key in current.manifest.data}
+
+    def write_store_file(folder: Path) -> None:
+        write_store_update(folder / STORE_FILE, current.folder / STORE_FILE, keep.tolist(),
+                           articles, hashes)
+
+    with _timer(timings, "write_s"):
+        version_path, manifest = _write_version(
+            index_path, fields, index, lexical, write_store_file,
+            requested=requested, exact_max=exact_max,
+        )
+    return UpdateReport(
+        index_path=index_path, version_path=version_path, generation=manifest.generation,
+        article_count=count, index=manifest.data["index"],
+        seconds=time.perf_counter() - started, timings=timings, **report,
+    )
+
+
+def _unchanged_report(
+    current: Engine, index_path: Path, report: dict[str, int], started: float,
+    timings: dict[str, float],
+) -> UpdateReport:
+    base = {"embedded": 0, "cached": 0, **report}
+    return UpdateReport(
+        index_path=index_path, version_path=None, generation=current.manifest.generation,
+        article_count=len(current.store), index=current.manifest.data.get("index", {}),
+        seconds=time.perf_counter() - started, timings=timings, **base,
+    )

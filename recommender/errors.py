@@ -5,11 +5,12 @@ from __future__ import annotations
 from recommender.articles import InputError
 from recommender.encoder import ModelNotFoundError
 from recommender.engine import UnknownArticleError
-from recommender.persistence import IndexFormatError
+from recommender.persistence import IndexFormatError, IndexLockedError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
     InputError,
     IndexFormatError,
+    IndexLockedError,
     UnknownArticleError,
     ModelNotFoundError,
     ValueError,

@@ -5,16 +5,23 @@ about the *same* people and places may not. TF-IDF cosine between the source and
 rewards rare shared words, and this tokenizer counts a capitalized word that does not start a
 sentence (a likely name of a person, place or organisation) twice.
 
-Statistics (vocabulary, idf) are fitted on the indexed corpus at build time (optionally with a
-background corpus) and saved with the index: ``lexical-vocab.json``, ``lexical-idf.npy``,
-``lexical-matrix.npz`` (L2-normalized rows, one per article).
+Statistics (vocabulary, idf) are fitted on the indexed corpus at every write (build, upsert,
+remove: the corpus changed, so did the statistics), optionally with a background corpus, and
+saved with the index: ``lexical-vocab.json``, ``lexical-idf.npy``, ``lexical-matrix.npz``
+(L2-normalized rows, one per article), and ``lexical-background.json`` (the background's document
+frequencies, so a refit after an upsert counts the same background without its texts).
+
+The weighting is scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` (smooth idf, l2 rows,
+sorted vocabulary), computed here from one tokenization per text.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +31,7 @@ LEXICAL_VERSION = 1
 VOCAB_FILE = "lexical-vocab.json"
 IDF_FILE = "lexical-idf.npy"
 MATRIX_FILE = "lexical-matrix.npz"
+BACKGROUND_FILE = "lexical-background.json"
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['\u2019-][A-Za-z0-9]+)*")
 _SENTENCE_END = re.compile(r"[.!?:;\"\u201c\u201d\n]\s*$")
@@ -50,47 +58,70 @@ def tokenize(text: str) -> list[str]:
             continue
         tokens.append(lower)
         start = match.start()
-        if word[0].isupper() and start > 0 and not _SENTENCE_END.search(text[max(0, start - 3) : start]):
+        starts_sentence = _SENTENCE_END.search(text[max(0, start - 3) : start])
+        if word[0].isupper() and start > 0 and not starts_sentence:
             tokens.append(lower)
     return tokens
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """Document frequencies of a corpus that feeds the statistics but is not indexed."""
+
+    documents: int = 0
+    df: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> TermCounts:
+        df: Counter[str] = Counter()
+        documents = 0
+        for text in texts:
+            df.update(set(tokenize(text)))
+            documents += 1
+        return cls(documents, dict(df))
 
 
 class LexicalModel:
     """Fitted TF-IDF statistics plus the corpus matrix."""
 
-    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, matrix: sp.csr_matrix) -> None:
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, matrix: sp.csr_matrix,
+                 background: TermCounts | None = None) -> None:
         self.vocabulary = vocabulary
         self.idf = idf
         self.matrix = matrix
+        self.background = background or TermCounts()
         self._terms: list[str] | None = None
 
     @classmethod
-    def fit(cls, texts: Sequence[str], background: Iterable[str] = ()) -> LexicalModel:
+    def fit(cls, texts: Sequence[str], background: Iterable[str] | TermCounts = ()) -> LexicalModel:
         """Fit idf on ``texts`` plus ``background``; the matrix holds ``texts`` only."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        texts = list(texts)
-        background = list(background)
-        vectorizer = TfidfVectorizer(
-            tokenizer=tokenize, lowercase=False, token_pattern=None, sublinear_tf=True,
-            min_df=1, dtype=np.float32,
-        )
-        vectorizer.fit(texts + background)
-        vocabulary = {term: int(i) for term, i in vectorizer.vocabulary_.items()}
-        idf = np.asarray(vectorizer.idf_, dtype=np.float32)
-        model = cls(vocabulary, idf, sp.csr_matrix((0, len(vocabulary)), dtype=np.float32))
-        model.matrix = model.transform(texts)
+        counts = [Counter(tokenize(text)) for text in texts]
+        extra = background if isinstance(background, TermCounts) else TermCounts.of(background)
+        df: Counter[str] = Counter(extra.df)
+        for c in counts:
+            df.update(c.keys())
+        terms = sorted(df)
+        vocabulary = {term: i for i, term in enumerate(terms)}
+        documents = len(counts) + extra.documents
+        freq = np.fromiter((df[t] for t in terms), dtype=np.float64, count=len(terms))
+        idf = (np.log((1.0 + documents) / (1.0 + freq)) + 1.0).astype(np.float32)
+        model = cls(vocabulary, idf, sp.csr_matrix((0, len(vocabulary)), dtype=np.float32),
+                    extra if extra.documents else None)
+        model.matrix = model._rows(counts)
         return model
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Sublinear-tf x idf rows, L2-normalized (words outside the vocabulary are ignored)."""
+        return self._rows([Counter(tokenize(text)) for text in texts])
+
+    def _rows(self, token_counts: Sequence[Counter[str]]) -> sp.csr_matrix:
         indptr, indices, data = [0], [], []
-        for text in texts:
+        for tokens in token_counts:
             counts: dict[int, int] = {}
-            for token in tokenize(text):
+            for token, n in tokens.items():
                 col = self.vocabulary.get(token)
                 if col is not None:
-                    counts[col] = counts.get(col, 0) + 1
+                    counts[col] = n
             cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
             weights = tf * self.idf[cols] if len(cols) else tf
@@ -101,7 +132,7 @@ class LexicalModel:
             indptr.append(len(indices))
         return sp.csr_matrix(
             (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64), indptr),
-            shape=(len(texts), len(self.vocabulary)),
+            shape=(len(token_counts), len(self.vocabulary)),
         )
 
     def similarity(self, query: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
@@ -134,6 +165,10 @@ class LexicalModel:
         (folder / VOCAB_FILE).write_text(json.dumps(self.vocabulary, ensure_ascii=False))
         np.save(folder / IDF_FILE, self.idf, allow_pickle=False)
         sp.save_npz(folder / MATRIX_FILE, self.matrix.tocsr(), compressed=False)
+        if self.background.documents:
+            (folder / BACKGROUND_FILE).write_text(json.dumps(
+                {"documents": self.background.documents, "df": self.background.df},
+                ensure_ascii=False))
 
     @classmethod
     def load(cls, folder: Path) -> LexicalModel:
@@ -142,7 +177,11 @@ class LexicalModel:
         matrix = sp.load_npz(folder / MATRIX_FILE).tocsr()
         if matrix.shape[1] != len(vocabulary) or idf.shape[0] != len(vocabulary):
             raise ValueError("lexical statistics do not match their vocabulary")
-        return cls(vocabulary, idf, matrix)
+        background = None
+        if (folder / BACKGROUND_FILE).exists():
+            data = json.loads((folder / BACKGROUND_FILE).read_text())
+            background = TermCounts(int(data["documents"]), dict(data["df"]))
+        return cls(vocabulary, idf, matrix, background)
 
     @staticmethod
     def present(folder: Path) -> bool:

@@ -4,17 +4,26 @@
 ``indexes/.<name>.versions/``. A write fills a new version folder under a temporary name,
 renames it into place, then atomically replaces the link: a reader sees the old version or the
 new one, never a mix, and a failed or killed build leaves the previous index as it was.
+
+One writer at a time: writers hold an exclusive ``fcntl.flock`` on ``<parent>/.<name>.lock``
+(which records the holder's PID and start time). The kernel releases it when the holder dies,
+so a killed writer never leaves a stale lock. Readers take no lock: they resolve the link once
+and read an immutable folder. Under the lock, staging folders and link files left by killed
+writers are removed before anything is written, and never read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +33,21 @@ from recommender._version import __version__
 FORMAT_NAME = "recommender-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-KEEP_VERSIONS = 2  # the current one and the one before, for readers still holding it
 
 
 class IndexFormatError(RuntimeError):
     """A folder that is not a loadable index: missing, damaged, or of another format version."""
+
+
+class IndexLockedError(RuntimeError):
+    """Another process is writing this index."""
+
+    def __init__(self, index_path: Path, pid: int | None, started: str | None) -> None:
+        self.index_path, self.pid, self.started = Path(index_path), pid, started
+        holder = f"PID {pid}" if pid else "another process"
+        since = f" (started {started})" if started else ""
+        super().__init__(f"index {index_path} is locked by {holder}{since}: one writer at a"
+                         " time; wait for it or use --wait SECONDS")
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,11 @@ class Manifest:
     @property
     def version_id(self) -> str:
         return str(self.data["version_id"])
+
+    @property
+    def generation(self) -> int:
+        """1 for the first write of an index, then +1 for every build, upsert or remove."""
+        return int(self.data.get("generation", 0))
 
 
 def sha256_file(path: Path) -> str:
@@ -81,19 +105,80 @@ def _fsync_tree(folder: Path) -> None:
     _fsync_dir(folder)
 
 
+def lock_path(index_path: Path) -> Path:
+    index_path = Path(index_path)
+    return index_path.parent / f".{index_path.name}.lock"
+
+
+@contextlib.contextmanager
+def writer_lock(index_path: Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold the index's writer lock; :class:`IndexLockedError` if another process holds it
+    for longer than ``wait`` seconds."""
+    path = lock_path(index_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + max(0.0, wait)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(index_path, *_lock_holder(path)) from None
+                time.sleep(0.05)
+        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "started": started}).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock; the file stays (removing it would race with waiters)
+
+
+def _lock_holder(path: Path) -> tuple[int | None, str | None]:
+    for _ in range(5):  # the holder writes its PID just after taking the lock
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return int(data["pid"]), str(data.get("started") or "") or None
+        except (OSError, ValueError, KeyError, TypeError):
+            time.sleep(0.02)
+    return None, None
+
+
+def _current_generation(index_path: Path) -> int:
+    try:
+        return read_manifest(resolve_version(index_path), verify=False).generation
+    except (IndexFormatError, OSError):
+        return 0
+
+
+def _remove_leftovers(index_path: Path, vdir: Path) -> None:
+    """Staging folders and temporary links of writers that were killed (call under the lock)."""
+    if vdir.is_dir():
+        for path in vdir.glob("*.tmp"):
+            shutil.rmtree(path, ignore_errors=True)
+    for path in index_path.parent.glob(f".{index_path.name}.link-*"):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def write_index_version(
     index_path: Path, fill: Callable[[Path], dict[str, Any]]
 ) -> Path:
     """Create a new version of ``index_path`` and switch to it atomically.
 
     ``fill(folder)`` writes the data files into ``folder`` and returns the manifest fields;
-    checksums, format and version fields are added here and the manifest is written last.
-    If ``fill`` raises, nothing changes and the partial folder is removed.
+    checksums, format, version and generation fields are added here and the manifest is written
+    last. If ``fill`` raises, nothing changes and the partial folder is removed. The caller
+    holds :func:`writer_lock`.
     """
     index_path = Path(index_path)
     if index_path.exists() and not index_path.is_symlink():
         _adopt_plain_folder(index_path)
     vdir = versions_dir(index_path)
+    _remove_leftovers(index_path, vdir)
+    generation = _current_generation(index_path) + 1
+    previous = os.path.realpath(index_path) if index_path.exists() else None
     vdir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
     version_id = f"{stamp}-{uuid.uuid4().hex[:8]}"
@@ -111,6 +196,7 @@ def write_index_version(
             "format_version": FORMAT_VERSION,
             "package_version": __version__,
             "version_id": version_id,
+            "generation": generation,
             "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             **fields,
             "files": files,
@@ -127,7 +213,8 @@ def write_index_version(
     os.symlink(os.path.join(vdir.name, version_id), link_tmp)
     os.replace(link_tmp, index_path)
     _fsync_dir(index_path.parent)
-    _collect_garbage(vdir, keep=version_id)
+    keep = {version_id} | ({Path(previous).name} if previous else set())
+    _collect_garbage(vdir, keep=keep)
     return final
 
 
@@ -147,17 +234,11 @@ def _adopt_plain_folder(index_path: Path) -> None:
     os.rename(index_path, vdir / f"adopted-{uuid.uuid4().hex[:8]}")
 
 
-def _collect_garbage(vdir: Path, keep: str) -> None:
-    """Remove old versions beyond the last few, and staging folders of dead writers."""
-    versions = sorted(
-        (p for p in vdir.iterdir() if p.is_dir() and not p.name.endswith(".tmp")),
-        key=lambda p: p.stat().st_mtime,
-    )
-    old = [p for p in versions if p.name != keep][: max(0, len(versions) - KEEP_VERSIONS)]
-    for path in old:
-        shutil.rmtree(path, ignore_errors=True)
-    for path in vdir.glob("*.tmp"):
-        if path.is_dir():
+def _collect_garbage(vdir: Path, keep: set[str]) -> None:
+    """Remove every version but the new one and the one it replaced (readers may still hold
+    that one), including complete versions of writers killed before their switch."""
+    for path in vdir.iterdir():
+        if path.is_dir() and path.name not in keep:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -168,7 +249,8 @@ def resolve_version(index_path: Path) -> Path:
         if index_path.is_symlink():
             raise IndexFormatError(f"{index_path} points at a version folder that is missing")
         raise IndexFormatError(
-            f"no index at {index_path}: build one with `recommender build INPUT --index {index_path}`"
+            f"no index at {index_path}: build one with"
+            f" `recommender build INPUT --index {index_path}`"
         )
     return Path(os.path.realpath(index_path))
 

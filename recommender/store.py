@@ -38,35 +38,73 @@ CREATE TABLE articles (
 """
 
 
+COLUMNS = ("row, id, title, body, url, published_at, category, tags, language, metadata,"
+           " text_hash, evergreen, canonical")
+
+
 def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[str]) -> None:
     """Write a fresh store; row i is ``articles[i]``."""
     db = sqlite3.connect(str(path))
     try:
         db.executescript(SCHEMA)
-        db.executemany(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    row,
-                    a.id,
-                    a.title,
-                    a.body,
-                    a.url,
-                    a.published_at.isoformat() if a.published_at else None,
-                    a.category,
-                    json.dumps(list(a.tags), ensure_ascii=False),
-                    a.language,
-                    json.dumps(dict(a.metadata), ensure_ascii=False, default=str),
-                    h,
-                    int(_truthy(a.metadata.get("evergreen"))),
-                    int(_truthy(a.metadata.get("canonical"))),
-                )
-                for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True))
-            ],
-        )
+        _insert(db, articles, text_hashes, first_row=0)
         db.commit()
     finally:
         db.close()
+
+
+def write_store_update(
+    path: Path,
+    previous: Path,
+    keep_rows: Sequence[int],
+    articles: Sequence[Article],
+    text_hashes: Sequence[str],
+) -> None:
+    """Write a store whose rows are the ``keep_rows`` of the store at ``previous`` (ascending,
+    renumbered from 0) followed by ``articles``; kept rows are copied inside SQLite."""
+    db = sqlite3.connect(str(path))
+    try:
+        db.executescript(SCHEMA)
+        db.execute("ATTACH DATABASE ? AS previous", (str(previous),))  # only read
+        db.execute("CREATE TEMP TABLE keep (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+        db.executemany("INSERT INTO keep VALUES (?, ?)",
+                       ((int(old), new) for new, old in enumerate(keep_rows)))
+        fields = COLUMNS.replace("row, ", "")
+        db.execute(
+            f"INSERT INTO articles ({COLUMNS}) SELECT keep.new, {fields} FROM previous.articles"
+            " JOIN keep ON keep.old = previous.articles.row ORDER BY keep.new"
+        )
+        _insert(db, articles, text_hashes, first_row=len(keep_rows))
+        db.commit()
+        db.execute("DETACH DATABASE previous")
+    finally:
+        db.close()
+
+
+def _insert(
+    db: sqlite3.Connection, articles: Sequence[Article], text_hashes: Sequence[str], first_row: int
+) -> None:
+    db.executemany(
+        "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                row,
+                a.id,
+                a.title,
+                a.body,
+                a.url,
+                a.published_at.isoformat() if a.published_at else None,
+                a.category,
+                json.dumps(list(a.tags), ensure_ascii=False),
+                a.language,
+                json.dumps(dict(a.metadata), ensure_ascii=False, default=str),
+                h,
+                int(_truthy(a.metadata.get("evergreen"))),
+                int(_truthy(a.metadata.get("canonical"))),
+            )
+            for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True), first_row)
+        ],
+    )
 
 
 def _truthy(value: object) -> bool:
@@ -75,7 +113,9 @@ def _truthy(value: object) -> bool:
     return bool(value)
 
 
-_TITLE_NOISE = re.compile(r"^\s*(update|updated|corrected|correction|refile|wire)\s*\d*\s*[-:|]+\s*", re.I)
+_TITLE_NOISE = re.compile(
+    r"^\s*(update|updated|corrected|correction|refile|wire)\s*\d*\s*[-:|]+\s*", re.I
+)
 _NON_WORD = re.compile(r"[\W_]+")
 
 
@@ -215,6 +255,10 @@ class Store:
 
     def text_hashes(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT id, text_hash FROM articles").fetchall())
+
+    def titles_and_bodies(self) -> list[tuple[str, str]]:
+        """(title, body) of every row, in row order: what the text recipe reads."""
+        return [tuple(r) for r in self._db.execute("SELECT title, body FROM articles ORDER BY row")]
 
     def close(self) -> None:
         self._db.close()
