@@ -328,6 +328,39 @@ def remove(
 
 @app.command()
 @friendly_errors
+def reindex(
+    index: Path = IndexOpt,
+    index_type: str = typer.Option(
+        "auto", "--index-type", help="auto (by size), flat-ip, hnsw or ivf."
+    ),
+    index_params: list[str] | None = typer.Option(
+        None, "--index-param", metavar="NAME=VALUE", help="Vector index parameter (repeatable)."
+    ),
+    exact_max: int | None = typer.Option(
+        None, "--exact-max", min=0, help="Largest index that 'auto' keeps exact (default 200000).",
+    ),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rebuild only the vector index (another type or parameters); nothing is embedded."""
+    from recommender.engine import Engine
+    from recommender.index import DEFAULT_EXACT_MAX
+
+    report = Engine.reindex(
+        index, index_type=index_type,
+        index_params=parse_set(index_params, what="--index-param"),
+        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max, lock_wait=wait,
+    )
+    if as_json:
+        sys.stdout.write(_update_json(report))
+    else:
+        out.print(f"[bold]Reindexed[/bold] {report.index_path}: {report.article_count} articles, "
+                  f"{_describe_index(report.index)}, generation {report.generation}, "
+                  f"in {report.seconds:.1f} s")
+
+
+@app.command()
+@friendly_errors
 def related(
     article_id: str = typer.Argument(..., metavar="ID", help="Id of an indexed article."),
     index: Path = IndexOpt,

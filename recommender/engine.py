@@ -12,6 +12,7 @@ changes between versions is the index type's business (``index``).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -333,6 +334,51 @@ class Engine:
                 )
             finally:
                 current.close()
+
+    @classmethod
+    def reindex(
+        cls,
+        index_path: str | Path = DEFAULT_INDEX,
+        *,
+        index_type: str = AUTO,
+        index_params: Mapping[str, Any] | None = None,
+        exact_max: int = DEFAULT_EXACT_MAX,
+        lock_wait: float = 0.0,
+    ) -> UpdateReport:
+        """Rebuild only the vector index (another type or other parameters) from the current
+        version's vectors: nothing is embedded, articles and lexical statistics are carried over.
+        """
+        started = time.perf_counter()
+        index_path = Path(index_path)
+        timings: dict[str, float] = {}
+        with persistence.writer_lock(index_path, lock_wait):
+            with _timer(timings, "load_s"):
+                current = cls.load(index_path)
+            try:
+                count = len(current.store)
+                kind = choose_index_type(index_type, count, exact_max)
+                params = index_class(kind).resolve_params(index_params)
+                with _timer(timings, "index_s"):
+                    index = index_class(kind).build(
+                        current.index.vectors(np.arange(count, dtype=np.int64)), **params)
+                lexical = current.lexical or _refit(current, np.arange(count), [])
+
+                def write_store_file(folder: Path) -> None:
+                    shutil.copyfile(current.folder / STORE_FILE, folder / STORE_FILE)
+
+                with _timer(timings, "write_s"):
+                    version_path, manifest = _write_version(
+                        index_path, _carried_fields(current), index, lexical, write_store_file,
+                        requested=index_type, exact_max=exact_max,
+                    )
+            finally:
+                current.close()
+        return UpdateReport(
+            index_path=index_path, version_path=version_path, generation=manifest.generation,
+            read=0, new=0, changed=0, unchanged=count, removed=0, embedded=0, cached=0,
+            not_found=0, article_count=count, index=manifest.data["index"],
+            seconds=time.perf_counter() - started, timings=timings,
+        )
 
     @classmethod
     def load(
@@ -667,15 +713,8 @@ def _commit(
         else:  # "auto" crossed exact_max: the other type, from the same vectors
             index = index_class(kind).build(np.vstack([current.index.vectors(keep), vectors]))
     with _timer(timings, "lexical_s"):
-        kept = current.store.titles_and_bodies()
-        all_texts = [article_text(Article(id="-", title=kept[r][0], body=kept[r][1]))
-                     for r in keep.tolist()]
-        all_texts += texts
-        background = current.lexical.background if current.lexical is not None else ()
-        lexical = LexicalModel.fit(all_texts, background)
-    fields = {key: current.manifest.data[key] for key in
-              ("model", "text_recipe_version", "lexical_version", "ranking", "rules")
-              if key in current.manifest.data}
+        lexical = _refit(current, keep, texts)
+    fields = _carried_fields(current)
 
     def write_store_file(folder: Path) -> None:
         write_store_update(folder / STORE_FILE, current.folder / STORE_FILE, keep.tolist(),
@@ -691,6 +730,22 @@ def _commit(
         article_count=count, index=manifest.data["index"],
         seconds=time.perf_counter() - started, timings=timings, **report,
     )
+
+
+def _refit(current: Engine, keep: np.ndarray, added_texts: Sequence[str]) -> LexicalModel:
+    """Lexical statistics of the kept articles plus the added texts (same background)."""
+    stored = current.store.titles_and_bodies()
+    texts = [article_text(Article(id="-", title=stored[r][0], body=stored[r][1]))
+             for r in keep.tolist()]
+    background = current.lexical.background if current.lexical is not None else ()
+    return LexicalModel.fit([*texts, *added_texts], background)
+
+
+def _carried_fields(current: Engine) -> dict[str, Any]:
+    """Manifest fields a new version keeps from the current one (model, recipe, settings)."""
+    return {key: current.manifest.data[key] for key in
+            ("model", "text_recipe_version", "lexical_version", "ranking", "rules")
+            if key in current.manifest.data}
 
 
 def _unchanged_report(

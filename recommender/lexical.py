@@ -146,7 +146,9 @@ class LexicalModel:
         """The terms that contribute most to the query-candidate similarity."""
         m = self.matrix
         lo, hi = m.indptr[int(row)], m.indptr[int(row) + 1]
-        cols, both, q_pos = np.intersect1d(m.indices[lo:hi], query.indices, return_indices=True)
+        # CSR rows hold sorted, unique columns: no need for intersect1d to sort them again
+        cols, both, q_pos = np.intersect1d(m.indices[lo:hi], query.indices, assume_unique=True,
+                                           return_indices=True)
         if len(cols) == 0:
             return []
         product = m.data[lo:hi][both] * query.data[q_pos]

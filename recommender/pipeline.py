@@ -168,8 +168,10 @@ class Ranker:
         sims = b_vecs @ vec if len(b_vecs) else np.zeros(0)
         same_title = np.array([bool(title) and title == t for t in b_titles], dtype=bool)
         with np.errstate(invalid="ignore"):
-            close = np.abs(np.asarray(b_stamps) - stamp) <= s.dedupe_window_days * SECONDS_PER_DAY
-        return (sims >= s.dedupe_threshold) | same_title | (close & (sims >= s.dedupe_window_threshold))
+            window = s.dedupe_window_days * SECONDS_PER_DAY
+            close = np.abs(np.asarray(b_stamps) - stamp) <= window
+        near = sims >= s.dedupe_window_threshold
+        return (sims >= s.dedupe_threshold) | same_title | (close & near)
 
     @staticmethod
     def _copy_matrix(
@@ -181,8 +183,10 @@ class Ranker:
         title_code = np.array([codes[t] if t else -1 - i for i, t in enumerate(titles)])
         same_title = title_code[:, None] == title_code[None, :]
         with np.errstate(invalid="ignore"):
-            close = np.abs(stamps[:, None] - stamps[None, :]) <= s.dedupe_window_days * SECONDS_PER_DAY
-        return (sims >= s.dedupe_threshold) | same_title | (close & (sims >= s.dedupe_window_threshold))
+            window = s.dedupe_window_days * SECONDS_PER_DAY
+            close = np.abs(stamps[:, None] - stamps[None, :]) <= window
+        near = sims >= s.dedupe_window_threshold
+        return (sims >= s.dedupe_threshold) | same_title | (close & near)
 
     # ------------------------------------------------------------------ the pipeline
     def rank(
@@ -237,7 +241,8 @@ class Ranker:
                     why["mmr_penalty"] = round(mmr, 6)
                 results.append(Ranked(int(sc.rows[pos]), float(sc.total[pos]), why))
         if len(results) < k and settings.fallback:
-            results += self._fallback(source, k - len(results), settings, hard, banned, results, now)
+            results += self._fallback(source, k - len(results), settings, hard, banned, results,
+                                      now)
         return self._apply_pins(source, results, k, settings, excluded_rows | blocked_rows, now)
 
     def _retrieve_and_select(
@@ -302,11 +307,14 @@ class Ranker:
                     (source.vector, source.norm_title, source.timestamp), vecs, titles, stamps, s
                 )
                 copies = self._copy_matrix(vecs, titles, stamps, s)
+                # Most candidates copy no earlier one: only those that do need the lookup.
+                has_earlier = np.tril(copies, -1).any(axis=1)
                 group_of = np.full(len(cand), -1)
                 for i in range(len(cand)):
                     if copy_of_source[i]:
                         continue
-                    earlier = np.flatnonzero(copies[i, :i] & (group_of[:i] >= 0))
+                    earlier = (np.flatnonzero(copies[i, :i] & (group_of[:i] >= 0))
+                               if has_earlier[i] else ())
                     if len(earlier):
                         group = int(group_of[earlier].min())
                         groups[group].append(i)
@@ -318,6 +326,9 @@ class Ranker:
                 groups = [[i] for i in range(len(cand))]
             reps = []
             for g in groups:
+                if len(g) == 1:
+                    reps.append((g[0], []))
+                    continue
                 rep = max(g, key=lambda i: self._representative_key(sc, cand[i]))
                 reps.append((rep, [j for j in g if j != rep]))
             reps.sort(key=lambda item: (-sc.total[cand[item[0]]], sc.rows[cand[item[0]]]))
@@ -406,7 +417,9 @@ class Ranker:
                 continue
             results = [r for r in results if r.row != row]
             vec = self.index.vectors(np.array([row]))[0]
-            sc = self._score(np.array([row]), np.array([float(vec @ source.vector)]), source, s, now)
+            cosine = np.array([float(vec @ source.vector)])
+            sc = self._score(np.array([row]), cosine, source, s, now)
             why = self._why(sc, 0, source, {"rules": [f"pinned at position {pin.position}"]})
-            results.insert(min(pin.position - 1, len(results)), Ranked(row, float(sc.total[0]), why))
+            pinned = Ranked(row, float(sc.total[0]), why)
+            results.insert(min(pin.position - 1, len(results)), pinned)
         return results[:k]

@@ -129,6 +129,20 @@ def test_engine_chooses_type_by_size_and_switches_when_it_grows(tmp_path: Path) 
         Engine.build(articles, tmp_path / "bad", encoder=FakeEncoder(), index_type="annoy")
 
 
+def test_reindex_changes_type_without_embedding(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    Engine.build(corpus(200), index, encoder=FakeEncoder())
+    before = Engine.load(index, encoder=FakeEncoder())
+    lists = {aid: [r.id for r in before.related(aid, k=5)] for aid in ("a1", "a99")}
+    report = Engine.reindex(index, index_type="hnsw", index_params={"M": 8})
+    assert report.index["type"] == "hnsw" and report.index["params"]["M"] == 8
+    after = Engine.load(index, encoder=FakeEncoder())
+    assert after.manifest.generation == before.manifest.generation + 1
+    assert {aid: [r.id for r in after.related(aid, k=5)] for aid in lists} == lists
+    assert after.lexical is not None and before.lexical is not None
+    assert after.lexical.vocabulary == before.lexical.vocabulary
+
+
 def test_approximate_matches_exact_on_a_small_corpus(tmp_path: Path) -> None:
     articles = corpus(300)
     Engine.build(articles, tmp_path / "flat", encoder=FakeEncoder())
