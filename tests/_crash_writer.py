@@ -59,7 +59,8 @@ def states() -> dict[str, list[Article]]:
 def write_forever(index: Path, seed: int) -> None:
     kind = KINDS[seed % len(KINDS)]
     articles = state_a()
-    while True:
+    parent = os.getppid()
+    while os.getppid() == parent:  # never outlive the test's fork server
         Engine.build(articles, index, encoder=FakeEncoder(), index_type=kind)
         Engine.upsert(UPSERT, index, encoder=FakeEncoder())
         Engine.remove(REMOVE, index)

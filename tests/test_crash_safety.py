@@ -96,6 +96,7 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     seen: collections.Counter[str] = collections.Counter()
     during: collections.Counter[str] = collections.Counter()
     staging_left = 0
+    pid = 0
     try:
         for kill in range(KILLS):
             server.stdin.write(f"go {kill}\n")
@@ -113,9 +114,15 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
             assert not alive(pid)
             staging_left += any(versions_dir(index).glob("*.tmp"))
             seen[check(index, expected)] += 1  # after the kill
-    finally:
+    finally:  # on a failure too: no writer may outlive the test
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGKILL)
         server.stdin.close()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     # kills landed between different writes and inside them (a staging folder left behind)
     assert len(seen) >= 2, seen
     assert staging_left >= 1
