@@ -44,7 +44,10 @@ ReferenceOpt = typer.Option(
 ExcludeOpt = typer.Option(None, "--exclude", "-x", help="Ids not to return (repeatable).")
 ConfigOpt = typer.Option(
     None, "--config", "-c",
-    help="recommender.toml with [ranking] and [rules] (default: ./recommender.toml if present).",
+    help=(
+        "recommender.toml with \\[ranking] and \\[rules] sections"
+        " (default: ./recommender.toml if present)."
+    ),
 )
 WaitOpt = typer.Option(
     0.0, "--wait", min=0.0, metavar="SECONDS",
