@@ -241,7 +241,7 @@ def build(
         help="Vector index parameter, e.g. --index-param M=32 --index-param ef_search=128.",
     ),
     exact_max: int | None = typer.Option(
-        None, "--exact-max", min=0, help="Largest index that 'auto' keeps exact (default 200000).",
+        None, "--exact-max", min=0, help="Largest index that 'auto' keeps exact (default 50000).",
     ),
     config: Path | None = ConfigOpt,
     wait: float = WaitOpt,
@@ -340,7 +340,7 @@ def reindex(
         None, "--index-param", metavar="NAME=VALUE", help="Vector index parameter (repeatable)."
     ),
     exact_max: int | None = typer.Option(
-        None, "--exact-max", min=0, help="Largest index that 'auto' keeps exact (default 200000).",
+        None, "--exact-max", min=0, help="Largest index that 'auto' keeps exact (default 50000).",
     ),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,

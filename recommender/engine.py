@@ -246,14 +246,14 @@ class Engine:
                         f"{index_path} was built with model {model_name!r}, not {encoder.name!r}:"
                         " upsert with the same model, or rebuild"
                     )
-                encoder = encoder or LazyEncoder(model_name)
                 stored_hashes = current.store.text_hashes()
                 texts = [article_text(a) for a in articles]
                 hashes = [text_hash(t) for t in texts]
                 same_text = [i for i, (a, h) in enumerate(zip(articles, hashes, strict=True))
                              if stored_hashes.get(a.id) == h]
-                stored = current.store.articles(
-                    [current.store.row_of(articles[i].id) for i in same_text])
+                row_of = current.store.row_of
+                stored = current.store.articles([int(row_of(articles[i].id) or 0)
+                                                 for i in same_text])  # all indexed
                 unchanged = {i for i, old in zip(same_text, stored, strict=True)
                              if old == articles[i]}
                 added = [i for i in range(len(articles)) if i not in unchanged]
@@ -262,14 +262,18 @@ class Engine:
                               unchanged=len(unchanged), removed=0, not_found=0)
                 if not added:
                     return _unchanged_report(current, index_path, report, started, timings)
-                to_embed = [i for i in added if i not in set(same_text)]
-                with _timer(timings, "embed_s"):
-                    fresh, embedded = _embed(encoder, [texts[i] for i in to_embed], cache,
-                                             index_path, dimension=current.manifest.dimension)
+                same = set(same_text)
+                to_embed = [i for i in added if i not in same]
+                fresh, embedded = np.zeros((0, current.manifest.dimension), np.float32), 0
+                if to_embed:  # the model is only loaded when something is to be embedded
+                    encoder = encoder or LazyEncoder(model_name)
+                    with _timer(timings, "embed_s"):
+                        fresh, embedded = _embed(encoder, [texts[i] for i in to_embed], cache,
+                                                 index_path, dimension=current.manifest.dimension)
                 vectors = np.zeros((len(added), current.manifest.dimension), dtype=np.float32)
                 position = {i: p for p, i in enumerate(added)}
                 vectors[[position[i] for i in to_embed]] = fresh
-                metadata_only = [i for i in added if i in set(same_text)]
+                metadata_only = [i for i in added if i in same]
                 if metadata_only:
                     rows = [current.store.row_of(articles[i].id) for i in metadata_only]
                     vectors[[position[i] for i in metadata_only]] = current.index.vectors(
@@ -641,8 +645,6 @@ def _embed(
     dimension: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """(vectors, how many were embedded now) through the embedding cache."""
-    if not texts and dimension is not None:
-        return np.zeros((0, dimension), dtype=np.float32), 0
     embedding_cache = None
     if cache:
         cache_file = default_cache_path(index_path) if cache is True else Path(cache)

@@ -38,10 +38,11 @@ INDEX_FILE = "index.faiss"
 TOMBSTONES_FILE = "tombstones.npy"
 
 AUTO = "auto"
-DEFAULT_EXACT_MAX = 200_000
-"""``auto`` picks exact search up to this many articles. At 200k x 384 dimensions a flat search
-reads 300 MB per query (about 17 ms on 2 cores, already above the 10 ms aim); an approximate
-index answers in under 1 ms at recall@10 >= 0.99 there (benchmarks/results/scale.md)."""
+DEFAULT_EXACT_MAX = 50_000
+"""``auto`` picks exact search up to this many articles. A flat search reads every vector: about
+0.1 ms per 1,000 articles of dimension 384 on one core (10 ms at 100k, 104 ms at 1M in
+benchmarks/results/scale.md), so beyond ~50k it alone eats the 10 ms budget of a read-more
+list, while HNSW answers in under 1 ms with recall@10 of 1.000 at 100k (0.970 at 1M)."""
 DEFAULT_APPROXIMATE = "hnsw"
 
 
@@ -148,7 +149,7 @@ class FlatIndex(VectorIndex):
 
     kind = "flat-ip"
 
-    def __init__(self, index: faiss.IndexFlatIP, params: Mapping[str, Any] | None = None,
+    def __init__(self, index: Any, params: Mapping[str, Any] | None = None,
                  *, writable: bool = True) -> None:
         super().__init__(params or {})
         self._index = index
@@ -213,10 +214,10 @@ class SlottedIndex(VectorIndex):
 
     approximate = True
 
-    def __init__(self, index: faiss.Index, dead: np.ndarray, params: Mapping[str, Any],
+    def __init__(self, index: Any, dead: np.ndarray, params: Mapping[str, Any],
                  *, writable: bool = True) -> None:
         super().__init__(params)
-        self._index = index
+        self._index: Any = index  # a faiss.IndexHNSWFlat or faiss.IndexIVFFlat
         self._writable = writable
         self._set_dead(dead)
 
@@ -356,7 +357,7 @@ class HNSWIndex(SlottedIndex):
         return cls(index, np.zeros(0, dtype=bool), p)
 
     def _search_parameters(self, selector: Any) -> faiss.SearchParameters:
-        params = faiss.SearchParametersHNSW()
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
         params.efSearch = int(self.params["ef_search"])
         if selector is not None:
             params.sel = selector
@@ -373,9 +374,9 @@ class HNSWIndex(SlottedIndex):
 class IVFIndex(SlottedIndex):
     """``faiss.IndexIVFFlat`` with inner product: k-means cells, ``nprobe`` of them searched.
 
-    ``nlist`` cells (0: ``4 * sqrt(n)`` at build, the stored value is the resolved one),
-    ``nprobe`` cells searched per query. Vectors appended later go to the existing cells;
-    compaction retrains.
+    ``nlist`` cells (0: ``4 * sqrt(n)`` at each build, so a compaction after growth gets more
+    cells; ``describe()`` shows the number in use), ``nprobe`` cells searched per query. Vectors
+    appended later go to the existing cells; compaction retrains.
     """
 
     kind = "ivf"
@@ -387,7 +388,6 @@ class IVFIndex(SlottedIndex):
     def empty(cls, dimension: int, **params: Any) -> IVFIndex:
         p = cls.resolve_params(params)
         nlist = max(1, int(p["nlist"]) or 1)
-        p["nlist"] = nlist
         quantizer = faiss.IndexFlatIP(dimension)
         index = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
         index.make_direct_map()  # reconstruct(row) for the ranker
@@ -397,14 +397,13 @@ class IVFIndex(SlottedIndex):
     def build(cls, vectors: np.ndarray, **params: Any) -> IVFIndex:
         p = cls.resolve_params(params)
         n = len(vectors)
-        if not p["nlist"]:
-            p["nlist"] = max(1, min(int(4 * math.sqrt(n)), n // 39 or 1))
-        index = cls.empty(vectors.shape[1], **p)
+        cells = int(p["nlist"]) or max(1, min(int(4 * math.sqrt(n)), n // 39 or 1))
+        index = cls.empty(vectors.shape[1], **{**p, "nlist": cells})
+        index.params["nlist"] = p["nlist"]  # keep "auto" (0) for the next compaction
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         sample = vectors
-        if n > cls.TRAIN_PER_CELL * p["nlist"]:
-            picks = np.random.default_rng(0).choice(n, cls.TRAIN_PER_CELL * int(p["nlist"]),
-                                                    replace=False)
+        if n > cls.TRAIN_PER_CELL * cells:
+            picks = np.random.default_rng(0).choice(n, cls.TRAIN_PER_CELL * cells, replace=False)
             sample = vectors[np.sort(picks)]
         index._index.train(sample)
         index.add(vectors)
@@ -416,6 +415,9 @@ class IVFIndex(SlottedIndex):
         if selector is not None:
             params.sel = selector
         return params
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "cells": int(self._index.nlist)}
 
     def _exhaustive(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         params = faiss.SearchParametersIVF()

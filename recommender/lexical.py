@@ -115,7 +115,9 @@ class LexicalModel:
         return self._rows([Counter(tokenize(text)) for text in texts])
 
     def _rows(self, token_counts: Sequence[Counter[str]]) -> sp.csr_matrix:
-        indptr, indices, data = [0], [], []
+        indptr: list[int] = [0]
+        indices: list[int] = []
+        data: list[float] = []
         for tokens in token_counts:
             counts: dict[int, int] = {}
             for token, n in tokens.items():

@@ -308,13 +308,14 @@ class Ranker:
                 )
                 copies = self._copy_matrix(vecs, titles, stamps, s)
                 # Most candidates copy no earlier one: only those that do need the lookup.
-                has_earlier = np.tril(copies, -1).any(axis=1)
+                has_earlier = np.asarray(np.tril(copies, -1).any(axis=1), dtype=bool)
                 group_of = np.full(len(cand), -1)
                 for i in range(len(cand)):
                     if copy_of_source[i]:
                         continue
-                    earlier = (np.flatnonzero(copies[i, :i] & (group_of[:i] >= 0))
-                               if has_earlier[i] else ())
+                    earlier = np.zeros(0, dtype=np.int64)
+                    if has_earlier[i]:
+                        earlier = np.flatnonzero(copies[i, :i] & (group_of[:i] >= 0))
                     if len(earlier):
                         group = int(group_of[earlier].min())
                         groups[group].append(i)
@@ -324,12 +325,12 @@ class Ranker:
                     group_of[i] = group
             else:
                 groups = [[i] for i in range(len(cand))]
-            reps = []
+            reps: list[tuple[int, list[int]]] = []
             for g in groups:
-                if len(g) == 1:
+                if len(g) == 1:  # a story with one copy: nothing to choose
                     reps.append((g[0], []))
                     continue
-                rep = max(g, key=lambda i: self._representative_key(sc, cand[i]))
+                rep = max(g, key=lambda i: self._representative_key(sc, int(cand[i])))
                 reps.append((rep, [j for j in g if j != rep]))
             reps.sort(key=lambda item: (-sc.total[cand[item[0]]], sc.rows[cand[item[0]]]))
             if len(reps) >= want or limit >= top:

@@ -125,6 +125,7 @@ def test_engine_chooses_type_by_size_and_switches_when_it_grows(tmp_path: Path) 
     forced = Engine.build(articles, tmp_path / "forced", encoder=FakeEncoder(),
                           index_type="ivf", index_params={"nprobe": 4})
     assert forced.index["type"] == "ivf" and forced.index["params"]["nprobe"] == 4
+    assert forced.index["params"]["nlist"] == 0 and forced.index["cells"] == 1  # auto: 60 // 39
     with pytest.raises(ValueError, match="unknown index type"):
         Engine.build(articles, tmp_path / "bad", encoder=FakeEncoder(), index_type="annoy")
 
