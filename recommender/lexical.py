@@ -17,6 +17,7 @@ sorted vocabulary), computed here from one tokenization per text.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -37,24 +38,25 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['\u2019-][A-Za-z0-9]+)*")
 _SENTENCE_END = re.compile(r"[.!?:;\"\u201c\u201d\n]\s*$")
 
 
-def _stop_words() -> frozenset[str]:
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English list plus news filler. Loaded on first tokenization, so loading
+    an index and answering ``related`` for indexed articles never pays sklearn's ~2 s import."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset(ENGLISH_STOP_WORDS) | {"said", "says", "s", "t", "mr", "mrs", "ms", "year"}
 
 
-STOP_WORDS = _stop_words()
-
-
 def tokenize(text: str) -> list[str]:
     """Lower-cased content words; a mid-sentence capitalized word appears twice (names)."""
     tokens: list[str] = []
+    stops = stop_words()
     for match in _WORD.finditer(text):
         word = match.group(0)
         lower = word.lower().replace("\u2019", "'")
         if lower.endswith("'s"):
             lower = lower[:-2]
-        if len(lower) < 2 or lower in STOP_WORDS or lower.isdigit():
+        if len(lower) < 2 or lower in stops or lower.isdigit():
             continue
         tokens.append(lower)
         start = match.start()

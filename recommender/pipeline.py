@@ -167,9 +167,15 @@ class Ranker:
         vec, title, stamp = a
         sims = b_vecs @ vec if len(b_vecs) else np.zeros(0)
         same_title = np.array([bool(title) and title == t for t in b_titles], dtype=bool)
+        return Ranker._copy_rule(sims, same_title, np.asarray(b_stamps) - stamp, s)
+
+    @staticmethod
+    def _copy_rule(
+        sims: np.ndarray, same_title: np.ndarray, time_gap: np.ndarray, s: RankingSettings
+    ) -> np.ndarray:
+        """The one definition of "copies of one story", for any shape of comparisons."""
         with np.errstate(invalid="ignore"):
-            window = s.dedupe_window_days * SECONDS_PER_DAY
-            close = np.abs(np.asarray(b_stamps) - stamp) <= window
+            close = np.abs(time_gap) <= s.dedupe_window_days * SECONDS_PER_DAY
         near = sims >= s.dedupe_window_threshold
         return (sims >= s.dedupe_threshold) | same_title | (close & near)
 
@@ -182,11 +188,7 @@ class Ranker:
         codes = {t: i for i, t in enumerate(dict.fromkeys(titles))}
         title_code = np.array([codes[t] if t else -1 - i for i, t in enumerate(titles)])
         same_title = title_code[:, None] == title_code[None, :]
-        with np.errstate(invalid="ignore"):
-            window = s.dedupe_window_days * SECONDS_PER_DAY
-            close = np.abs(stamps[:, None] - stamps[None, :]) <= window
-        near = sims >= s.dedupe_window_threshold
-        return (sims >= s.dedupe_threshold) | same_title | (close & near)
+        return Ranker._copy_rule(sims, same_title, stamps[:, None] - stamps[None, :], s)
 
     # ------------------------------------------------------------------ the pipeline
     def rank(
