@@ -11,8 +11,11 @@ import platform
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -173,3 +176,16 @@ def finish() -> None:
 
     path = regenerate()
     print(f"regenerated {path}")
+
+
+class PrecomputedEncoder:
+    """Stands in for the model in size benchmarks: returns the vector prepared for each text
+    (synthetic clustered vectors standing in for embeddings)."""
+
+    def __init__(self, by_text: dict[str, np.ndarray], dimension: int = 384) -> None:
+        self.by_text = by_text
+        self.dimension = dimension
+        self.name = f"synthetic-clustered-{dimension}"
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        return np.stack([self.by_text[t] for t in texts]).astype(np.float32)

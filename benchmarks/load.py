@@ -28,11 +28,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
 from pathlib import Path
 
 import common
 import numpy as np
+from common import PrecomputedEncoder
 
 from recommender.articles import Article
 from recommender.engine import Engine
@@ -68,17 +68,6 @@ end
 """
 
 
-class PrecomputedEncoder:
-    """Stands in for the model: returns the vector prepared for each article's text."""
-
-    name = "synthetic-clustered-384"
-    dimension = DIMENSION
-
-    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
-        self.vectors = vectors
-
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
 
 
 def synthetic_articles(n: int, seed: int = 7) -> tuple[list[Article], np.ndarray]:

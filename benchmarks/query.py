@@ -35,7 +35,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import RESULTS, finish, fmt, machine, md_table, pyplot, record, write_fragment
+from common import (
+    RESULTS,
+    PrecomputedEncoder,
+    finish,
+    fmt,
+    machine,
+    md_table,
+    pyplot,
+    record,
+    write_fragment,
+)
 
 DIMENSION = 384
 PER_CLUSTER = 50
@@ -43,17 +53,6 @@ SECTIONS = ("world", "politics", "business", "sport", "science", "culture", "tec
 K = 10
 
 
-class PrecomputedEncoder:
-    """Stands in for the model: the vector prepared for each article's text."""
-
-    name = "synthetic-clustered-384"
-    dimension = DIMENSION
-
-    def __init__(self, vectors: dict[str, np.ndarray]) -> None:
-        self.vectors = vectors
-
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        return np.stack([self.vectors[t] for t in texts]).astype(np.float32)
 
 
 def _pseudo_words(rng: np.random.Generator, count: int) -> list[str]:

@@ -48,7 +48,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import RESULTS, finish, fmt, machine, md_table, pyplot, record, write_fragment
+from common import (
+    RESULTS,
+    PrecomputedEncoder,
+    finish,
+    fmt,
+    machine,
+    md_table,
+    pyplot,
+    record,
+    write_fragment,
+)
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
@@ -112,17 +122,6 @@ def synthetic_corpus(n: int) -> tuple[list[Any], np.ndarray]:
     return articles, vectors
 
 
-class PrecomputedEncoder:
-    """Stands in for the model: the vector prepared for each article's text."""
-
-    name = "synthetic-clustered-384"
-    dimension = DIMENSION
-
-    def __init__(self, by_text: dict[str, np.ndarray]) -> None:
-        self.by_text = by_text
-
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        return np.stack([self.by_text[t] for t in texts])
 
 
 def folder(n: int) -> Path:
