@@ -132,6 +132,12 @@ class VectorIndex(ABC):
     def _as_queries(queries: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(queries, dtype=np.float32)
 
+    _writable: bool = True
+
+    def _check_writable(self) -> None:
+        if not self._writable:
+            raise RuntimeError("this index is memory-mapped read-only; load it with writable=True")
+
 
 def _read(path: Path, flags: int) -> faiss.Index:
     if not path.exists():
@@ -158,10 +164,6 @@ class FlatIndex(VectorIndex):
     @classmethod
     def empty(cls, dimension: int, **params: Any) -> FlatIndex:
         return cls(faiss.IndexFlatIP(dimension), cls.resolve_params(params))
-
-    def _check_writable(self) -> None:
-        if not self._writable:
-            raise RuntimeError("this index is memory-mapped read-only; load it with writable=True")
 
     def add(self, vectors: np.ndarray) -> None:
         self._check_writable()
@@ -241,10 +243,6 @@ class SlottedIndex(VectorIndex):
     @abstractmethod
     def _exhaustive(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact (scores, slots) over the live slots, for answers the approximate search cut."""
-
-    def _check_writable(self) -> None:
-        if not self._writable:
-            raise RuntimeError("this index is memory-mapped read-only; load it with writable=True")
 
     # ------------------------------------------------------------------ writes
     def add(self, vectors: np.ndarray) -> None:
