@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 from recommender.articles import Article  # noqa: E402
 from recommender.engine import Engine  # noqa: E402
+from recommender.lexical import stop_words  # noqa: E402
 from tests.conftest import FakeEncoder, make_article  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(50)]
@@ -69,6 +70,7 @@ def write_forever(index: Path, seed: int) -> None:
 def main() -> None:
     index = Path(sys.argv[1])
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # killed writers are reaped by the kernel
+    stop_words()  # loaded lazily (scikit-learn): load it here, before forking, like the rest
     print("ready", flush=True)
     for line in sys.stdin:
         seed = int(line.split()[1])
