@@ -51,8 +51,11 @@ def corpus(limit: int | None = None) -> list[Article]:
         sentences = _SENTENCE.split(doc)
         for w in range(max(1, len(sentences) - 2)):
             window = sentences[w : w + 3]
-            articles.append(Article(id=f"bg-{d:03d}-{w:02d}", title=window[0].rstrip("."),
-                                    body=" ".join(window[1:])))
+            articles.append(
+                Article(
+                    id=f"bg-{d:03d}-{w:02d}", title=window[0].rstrip("."), body=" ".join(window[1:])
+                )
+            )
     articles += load_articles([demo_articles_path()])
     seen: set[str] = set()
     unique = []
@@ -66,8 +69,9 @@ def corpus(limit: int | None = None) -> list[Article]:
 
 def changed(articles: Sequence[Article], share: float, seed: int = 3) -> tuple[list[Article], int]:
     rng = np.random.default_rng(seed)
-    picks = set(rng.choice(len(articles), size=max(1, round(share * len(articles))),
-                           replace=False).tolist())
+    picks = set(
+        rng.choice(len(articles), size=max(1, round(share * len(articles))), replace=False).tolist()
+    )
     out = []
     for i, a in enumerate(articles):
         if i in picks:
@@ -106,8 +110,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     encoder.encode(texts[:64])  # warm-up
 
     def plain() -> np.ndarray:
-        return model.encode(texts, batch_size=encoder.batch_size, normalize_embeddings=True,
-                            convert_to_numpy=True, show_progress_bar=False)
+        return model.encode(
+            texts,
+            batch_size=encoder.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
 
     plain_runs: list[float] = []
     engine_runs: list[float] = []
@@ -120,26 +129,36 @@ def main(argv: Sequence[str] | None = None) -> None:
             plain_runs.append(seconds)
             plain_cpu.append(CPU_SECONDS[-1])
             print(f"  plain encode      {seconds:7.1f} s", flush=True)
-            seconds, report = timed(lambda a=attempt: Engine.build(
-                articles, work / f"nocache-{a}", encoder=encoder, cache=False))
+            seconds, report = timed(
+                lambda a=attempt: Engine.build(
+                    articles, work / f"nocache-{a}", encoder=encoder, cache=False
+                )
+            )
             assert report.embedded == n
             engine_runs.append(seconds)
             engine_cpu.append(CPU_SECONDS[-1])
             print(f"  Engine.build      {seconds:7.1f} s (cache off)", flush=True)
         cache = work / "cache.sqlite"
-        first_s, first = timed(lambda: Engine.build(articles, work / "cached", encoder=encoder,
-                                                    cache=cache))
+        first_s, first = timed(
+            lambda: Engine.build(articles, work / "cached", encoder=encoder, cache=cache)
+        )
         print(f"  first build       {first_s:7.1f} s (writing the cache)", flush=True)
         edited, n_changed = changed(articles, CHANGED_SHARE)
-        re_s, rebuilt = timed(lambda: Engine.build(edited, work / "cached", encoder=encoder,
-                                                   cache=cache))
-        print(f"  rebuild ({n_changed} changed) {re_s:7.1f} s, {rebuilt.embedded} embedded",
-              flush=True)
-        noop_s, _ = timed(lambda: Engine.build(edited, work / "cached", encoder=encoder,
-                                               cache=cache))
+        re_s, rebuilt = timed(
+            lambda: Engine.build(edited, work / "cached", encoder=encoder, cache=cache)
+        )
+        print(
+            f"  rebuild ({n_changed} changed) {re_s:7.1f} s, {rebuilt.embedded} embedded",
+            flush=True,
+        )
+        noop_s, _ = timed(
+            lambda: Engine.build(edited, work / "cached", encoder=encoder, cache=cache)
+        )
     plain_s, engine_s = min(plain_runs), min(engine_runs)
     figures = {
-        "articles": n, "mean_words": round(words, 1), "model": encoder.name,
+        "articles": n,
+        "mean_words": round(words, 1),
+        "model": encoder.name,
         "model_load_s": round(load_s, 2),
         "plain_encode_s": [round(x, 2) for x in plain_runs],
         "engine_build_s": [round(x, 2) for x in engine_runs],
@@ -150,8 +169,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "engine_build_cpu_s": [round(x, 2) for x in engine_cpu],
         "engine_overhead_ratio_cpu": round(min(engine_cpu) / min(plain_cpu), 3),
         "first_cached_build_s": round(first_s, 2),
-        "changed": n_changed, "rebuild_embedded": rebuilt.embedded,
-        "rebuild_s": round(re_s, 2), "rebuild_vs_full": round(re_s / first_s, 3),
+        "changed": n_changed,
+        "rebuild_embedded": rebuilt.embedded,
+        "rebuild_s": round(re_s, 2),
+        "rebuild_vs_full": round(re_s / first_s, 3),
         "unchanged_rebuild_s": round(noop_s, 2),
         "rebuild_vs_best_full": round(re_s / min(engine_s, first_s), 3),
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
@@ -159,45 +180,65 @@ def main(argv: Sequence[str] | None = None) -> None:
     assert first.embedded == n
     line = record("build", info, figures)
     plot(figures, RESULTS / "build.png")
-    write_fragment("build", "Build: the engine's overhead over the model", fragment(figures),
-                   info, line)
+    write_fragment(
+        "build", "Build: the engine's overhead over the model", fragment(figures), info, line
+    )
     finish()
 
 
 def fragment(f: dict[str, Any]) -> str:
     rows = [
-        ["plain `SentenceTransformer.encode` (the model alone)", fmt(min(f["plain_encode_s"]), 1),
-         fmt(f["plain_articles_per_s"], 1), "1.00"],
-        ["`Engine.build`, cache off (full build)", fmt(min(f["engine_build_s"]), 1),
-         fmt(f["engine_articles_per_s"], 1), fmt(f["engine_overhead_ratio"], 2)],
-        ["`Engine.build`, first build writing the cache", fmt(f["first_cached_build_s"], 1),
-         fmt(f["articles"] / f["first_cached_build_s"], 1),
-         fmt(f["first_cached_build_s"] / min(f["plain_encode_s"]), 2)],
-        [f"`Engine.build` after changing {f['changed']} articles (1%), cache on",
-         fmt(f["rebuild_s"], 1), "", fmt(f["rebuild_s"] / min(f["plain_encode_s"]), 2)],
-        ["`Engine.build` again, nothing changed", fmt(f["unchanged_rebuild_s"], 1), "",
-         fmt(f["unchanged_rebuild_s"] / min(f["plain_encode_s"]), 2)],
+        [
+            "plain `SentenceTransformer.encode` (the model alone)",
+            fmt(min(f["plain_encode_s"]), 1),
+            fmt(f["plain_articles_per_s"], 1),
+            "1.00",
+        ],
+        [
+            "`Engine.build`, cache off (full build)",
+            fmt(min(f["engine_build_s"]), 1),
+            fmt(f["engine_articles_per_s"], 1),
+            fmt(f["engine_overhead_ratio"], 2),
+        ],
+        [
+            "`Engine.build`, first build writing the cache",
+            fmt(f["first_cached_build_s"], 1),
+            fmt(f["articles"] / f["first_cached_build_s"], 1),
+            fmt(f["first_cached_build_s"] / min(f["plain_encode_s"]), 2),
+        ],
+        [
+            f"`Engine.build` after changing {f['changed']} articles (1%), cache on",
+            fmt(f["rebuild_s"], 1),
+            "",
+            fmt(f["rebuild_s"] / min(f["plain_encode_s"]), 2),
+        ],
+        [
+            "`Engine.build` again, nothing changed",
+            fmt(f["unchanged_rebuild_s"], 1),
+            "",
+            fmt(f["unchanged_rebuild_s"] / min(f["plain_encode_s"]), 2),
+        ],
     ]
     return f"""
-Corpus: {f['articles']} distinct news-length texts ({f['mean_words']:.0f} words on average):
+Corpus: {f["articles"]} distinct news-length texts ({f["mean_words"]:.0f} words on average):
 every 3-sentence window of gensim's `lee_background.cor` plus the 100 demo articles. Model
-{f['model']} on the CPU, loaded once ({f['model_load_s']:.1f} s, not counted) and warmed up.
-Plain encode and the uncached build ran {len(f['plain_encode_s'])} time(s), alternating; the
-faster of each counts (all runs: plain {f['plain_encode_s']} s, engine {f['engine_build_s']} s).
+{f["model"]} on the CPU, loaded once ({f["model_load_s"]:.1f} s, not counted) and warmed up.
+Plain encode and the uncached build ran {len(f["plain_encode_s"])} time(s), alternating; the
+faster of each counts (all runs: plain {f["plain_encode_s"]} s, engine {f["engine_build_s"]} s).
 
 {md_table(["run", "seconds", "articles/s", "time vs plain encode"], rows)}
 
-**Engine overhead over the model: x{f['engine_overhead_ratio']:.2f}** in wall time (best full
-build / best plain encode of the same texts), **x{f['engine_overhead_ratio_cpu']:.2f} in CPU
-time** of the process (all threads; plain {f['plain_encode_cpu_s']} s, engine
-{f['engine_build_cpu_s']} s), which other work on shared cores disturbs less.
+**Engine overhead over the model: x{f["engine_overhead_ratio"]:.2f}** in wall time (best full
+build / best plain encode of the same texts), **x{f["engine_overhead_ratio_cpu"]:.2f} in CPU
+time** of the process (all threads; plain {f["plain_encode_cpu_s"]} s, engine
+{f["engine_build_cpu_s"]} s), which other work on shared cores disturbs less.
 Everything a build does besides running the model is measured directly by the unchanged
-rebuild (every vector from the cache): {f['unchanged_rebuild_s']:.1f} s,
-{f['unchanged_rebuild_s'] / min(f['plain_encode_s']):.1%} of the model's time; differences
+rebuild (every vector from the cache): {f["unchanged_rebuild_s"]:.1f} s,
+{f["unchanged_rebuild_s"] / min(f["plain_encode_s"]):.1%} of the model's time; differences
 between the first two rows much larger than that most likely come from the shared CPUs (load average
-{', '.join(map(str, f['load_average_at_end']))} at the end of the run).
-**Rebuild after changing 1% of the articles: {f['rebuild_vs_full']:.1%} of the first build's
-time** ({f['rebuild_vs_best_full']:.1%} of the fastest full build; {f['rebuild_embedded']} texts
+{", ".join(map(str, f["load_average_at_end"]))} at the end of the run).
+**Rebuild after changing 1% of the articles: {f["rebuild_vs_full"]:.1%} of the first build's
+time** ({f["rebuild_vs_best_full"]:.1%} of the fastest full build; {f["rebuild_embedded"]} texts
 embedded again, the rest read from the embedding cache).
 """
 
@@ -205,10 +246,20 @@ embedded again, the rest read from the embedding cache).
 def plot(f: dict[str, Any], path: Path) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    labels = ["plain encode", "Engine.build\n(cache off)", "first build\n(cache on)",
-              "rebuild, 1%\nchanged", "rebuild,\nunchanged"]
-    values = [min(f["plain_encode_s"]), min(f["engine_build_s"]), f["first_cached_build_s"],
-              f["rebuild_s"], f["unchanged_rebuild_s"]]
+    labels = [
+        "plain encode",
+        "Engine.build\n(cache off)",
+        "first build\n(cache on)",
+        "rebuild, 1%\nchanged",
+        "rebuild,\nunchanged",
+    ]
+    values = [
+        min(f["plain_encode_s"]),
+        min(f["engine_build_s"]),
+        f["first_cached_build_s"],
+        f["rebuild_s"],
+        f["unchanged_rebuild_s"],
+    ]
     bars = ax.barh(labels, values, color=["#888", "#c44", "#c44", "#4a4", "#4a4"])
     ax.bar_label(bars, [f"{v:.1f} s" for v in values], padding=3, fontsize=8)
     ax.invert_yaxis()

@@ -41,8 +41,26 @@ HERE = Path(__file__).resolve().parent
 DIMENSION = 384
 CLUSTERS = 100
 SECTIONS = ("world", "politics", "business", "sport", "science", "culture", "tech", "health")
-WORDS = ("summit", "trade", "election", "market", "league", "orbit", "museum", "chip", "vaccine",
-         "budget", "storm", "court", "energy", "transfer", "album", "startup", "climate", "border")
+WORDS = (
+    "summit",
+    "trade",
+    "election",
+    "market",
+    "league",
+    "orbit",
+    "museum",
+    "chip",
+    "vaccine",
+    "budget",
+    "storm",
+    "court",
+    "energy",
+    "transfer",
+    "album",
+    "startup",
+    "climate",
+    "border",
+)
 
 WRK_SCRIPT = """
 local counter = 0
@@ -68,8 +86,6 @@ end
 """
 
 
-
-
 def synthetic_articles(n: int, seed: int = 7) -> tuple[list[Article], np.ndarray]:
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(CLUSTERS, DIMENSION))
@@ -82,15 +98,17 @@ def synthetic_articles(n: int, seed: int = 7) -> tuple[list[Article], np.ndarray
     for i in range(n):
         c = int(cluster[i])
         topic = [WORDS[(c + j) % len(WORDS)] for j in range(3)]
-        articles.append(Article(
-            id=f"art-{i:05d}",
-            title=f"Story {i}: {' '.join(topic)} update",
-            body=f"Report number {i} on the {topic[0]} {topic[1]} story, cluster {c}.",
-            url=f"https://news.example/{SECTIONS[c % len(SECTIONS)]}/art-{i:05d}",
-            published_at=start + dt.timedelta(hours=int(rng.integers(0, 5 * 365 * 24))),
-            category=SECTIONS[c % len(SECTIONS)],
-            tags=(topic[0], f"cluster-{c}"),
-        ))
+        articles.append(
+            Article(
+                id=f"art-{i:05d}",
+                title=f"Story {i}: {' '.join(topic)} update",
+                body=f"Report number {i} on the {topic[0]} {topic[1]} story, cluster {c}.",
+                url=f"https://news.example/{SECTIONS[c % len(SECTIONS)]}/art-{i:05d}",
+                published_at=start + dt.timedelta(hours=int(rng.integers(0, 5 * 365 * 24))),
+                category=SECTIONS[c % len(SECTIONS)],
+                tags=(topic[0], f"cluster-{c}"),
+            )
+        )
     return articles, vectors.astype(np.float32)
 
 
@@ -120,8 +138,17 @@ def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 1
 
 def run_wrk(wrk: str, base: str, script: Path, connections: int, seconds: int) -> tuple[dict, str]:
     threads = min(connections, 2)
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-               "-s", str(script), base]
+    command = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     match = re.search(r"^RESULT (\{.*\})$", done.stdout, re.M)
     if not match:
@@ -139,8 +166,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="2 s per level, 1 and 16 conns")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--compare", default="dedupe=false",
-                        help="also run with these query parameters ('' to skip)")
+    parser.add_argument(
+        "--compare",
+        default="dedupe=false",
+        help="also run with these query parameters ('' to skip)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.connections = 2, "1,16"
@@ -161,10 +191,20 @@ def main() -> None:
                 query = f"&{extra}" if extra else ""
                 scripts[label].write_text(f"N = {args.articles}\nEXTRA = {query!r}\n{WRK_SCRIPT}")
         base = f"http://127.0.0.1:{args.port}"
-        serve = [sys.executable, "-c", "from recommender.cli import main; main()", "serve",
-                 "--index", str(index), "--port", str(args.port), "--no-access-log"]
-        process = subprocess.Popen(serve, cwd=work, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        serve = [
+            sys.executable,
+            "-c",
+            "from recommender.cli import main; main()",
+            "serve",
+            "--index",
+            str(index),
+            "--port",
+            str(args.port),
+            "--no-access-log",
+        ]
+        process = subprocess.Popen(
+            serve, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             health = wait_healthy(base, process)
             run_wrk(wrk, base, scripts["default settings"], 4, 2)  # warm-up, not reported
@@ -172,21 +212,26 @@ def main() -> None:
             for (label, script), connections in itertools.product(scripts.items(), levels):
                 data, command = run_wrk(wrk, base, script, connections, args.seconds)
                 errors = sum(data[k] for k in ("connect", "read", "write", "timeout", "non_2xx"))
-                rows.append({
-                    "settings": label,
-                    "connections": connections,
-                    "requests": data["requests"],
-                    "rps": round(data["requests"] / (data["duration_us"] / 1e6), 1),
-                    "p50_ms": round(data["p50_us"] / 1000, 2),
-                    "p90_ms": round(data["p90_us"] / 1000, 2),
-                    "p99_ms": round(data["p99_us"] / 1000, 2),
-                    "max_ms": round(data["max_us"] / 1000, 2),
-                    "errors": errors,
-                    "command": command,
-                })
-                print(f"{label}, {connections:>3} connections: {rows[-1]['rps']:>8} req/s, "
-                      f"p50 {rows[-1]['p50_ms']} ms, p99 {rows[-1]['p99_ms']} ms, "
-                      f"errors {errors}", flush=True)
+                rows.append(
+                    {
+                        "settings": label,
+                        "connections": connections,
+                        "requests": data["requests"],
+                        "rps": round(data["requests"] / (data["duration_us"] / 1e6), 1),
+                        "p50_ms": round(data["p50_us"] / 1000, 2),
+                        "p90_ms": round(data["p90_us"] / 1000, 2),
+                        "p99_ms": round(data["p99_us"] / 1000, 2),
+                        "max_ms": round(data["max_us"] / 1000, 2),
+                        "errors": errors,
+                        "command": command,
+                    }
+                )
+                print(
+                    f"{label}, {connections:>3} connections: {rows[-1]['rps']:>8} req/s, "
+                    f"p50 {rows[-1]['p50_ms']} ms, p99 {rows[-1]['p99_ms']} ms, "
+                    f"errors {errors}",
+                    flush=True,
+                )
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -210,14 +255,34 @@ def main() -> None:
 
 def fragment(figures: dict) -> str:
     rows = [
-        [r["settings"], r["connections"], f"{r['rps']:,.0f}", f"{r['p50_ms']:.1f}",
-         f"{r['p90_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['max_ms']:.1f}", f"{r['requests']:,}",
-         r["errors"]]
+        [
+            r["settings"],
+            r["connections"],
+            f"{r['rps']:,.0f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p90_ms']:.1f}",
+            f"{r['p99_ms']:.1f}",
+            f"{r['max_ms']:.1f}",
+            f"{r['requests']:,}",
+            r["errors"],
+        ]
         for r in figures["levels"]
     ]
     table = common.md_table(
-        ["ranking", "connections", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
-         "requests", "errors"], rows, "lrrrrrrrr")
+        [
+            "ranking",
+            "connections",
+            "requests/s",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "max ms",
+            "requests",
+            "errors",
+        ],
+        rows,
+        "lrrrrrrrr",
+    )
     seconds = figures["seconds_per_level"]
     return f"""`GET /related/<random id>?k=5` against `recommender serve` (one uvicorn process) on
 loopback, driven by wrk (4.1, Debian) on the same machine: {seconds} s per concurrency level
@@ -226,11 +291,11 @@ after a 2 s warm-up; per level `wrk -t<min(N,2)> -c<N> -d{seconds}s --timeout 10
 request. Every request is computed (no `If-None-Match`); one BLAS/OpenMP thread per request
 (`[serve] compute_threads = 1`, the default).
 
-Index: {figures['articles']:,} synthetic articles. Clustered random unit vectors of dimension
+Index: {figures["articles"]:,} synthetic articles. Clustered random unit vectors of dimension
 384 stand in for embeddings (the model plays no part in this measurement), with fake titles,
 sections, tags and dates; exact flat index. "default settings" are the ranking defaults
 (lexical component, duplicate collapse and the rest); the second set adds
-`&{figures['compare']}` to show what duplicate collapse costs.
+`&{figures["compare"]}` to show what duplicate collapse costs.
 
 {table}
 

@@ -53,8 +53,6 @@ SECTIONS = ("world", "politics", "business", "sport", "science", "culture", "tec
 K = 10
 
 
-
-
 def _pseudo_words(rng: np.random.Generator, count: int) -> list[str]:
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     words: set[str] = set()
@@ -85,15 +83,17 @@ def synthetic_corpus(n: int, seed: int = 11) -> tuple[list[Any], np.ndarray]:
         topic = topic_words[c]
         title = " ".join(rng.choice(topic, size=5)).capitalize()
         body = " ".join([*rng.choice(topic, size=18), *rng.choice(common, size=12)])
-        articles.append(Article(
-            id=f"syn-{i:06d}",
-            title=f"{title} {i}",
-            body=body.capitalize() + ".",
-            published_at=start + dt.timedelta(hours=int(hours[i])),
-            category=SECTIONS[c % len(SECTIONS)],
-            tags=(f"story-{c}", tags[int(rng.integers(0, len(tags)))]),
-            language="en",
-        ))
+        articles.append(
+            Article(
+                id=f"syn-{i:06d}",
+                title=f"{title} {i}",
+                body=body.capitalize() + ".",
+                published_at=start + dt.timedelta(hours=int(hours[i])),
+                category=SECTIONS[c % len(SECTIONS)],
+                tags=(f"story-{c}", tags[int(rng.integers(0, len(tags)))]),
+                language="en",
+            )
+        )
     return articles, vectors.astype(np.float32)
 
 
@@ -106,8 +106,12 @@ def _rss() -> int:
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
     ms = np.array(seconds) * 1000
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "mean_ms": float(ms.mean()), "per_s": float(len(ms) / (ms.sum() / 1000))}
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "mean_ms": float(ms.mean()),
+        "per_s": float(len(ms) / (ms.sum() / 1000)),
+    }
 
 
 def build(n: int, path: Path) -> float:
@@ -138,8 +142,12 @@ def measure(path: Path, queries: int, seed: int = 5) -> dict[str, Any]:
     started = time.perf_counter()
     engine = Engine.load(path)
     load_s = time.perf_counter() - started
-    ids = [str(i) for i in np.random.default_rng(seed).choice(
-        [str(i) for i in engine.store.columns.ids], size=queries, replace=False)]
+    ids = [
+        str(i)
+        for i in np.random.default_rng(seed).choice(
+            [str(i) for i in engine.store.columns.ids], size=queries, replace=False
+        )
+    ]
     for aid in ids[:5]:  # warm-up: first-call costs (caches, lazy columns) are not latency
         engine.related(aid, k=K)
         engine.related(aid, k=K, dedupe=False)
@@ -174,14 +182,20 @@ def measure(path: Path, queries: int, seed: int = 5) -> dict[str, Any]:
         raw_index.search(q, K + 1)
         raw.append(time.perf_counter() - t)
     return {
-        "articles": n, "queries": queries, "k": K, "load_s": load_s,
-        "related": _percentiles(default), "related_no_dedupe": _percentiles(no_dedupe),
+        "articles": n,
+        "queries": queries,
+        "k": K,
+        "load_s": load_s,
+        "related": _percentiles(default),
+        "related_no_dedupe": _percentiles(no_dedupe),
         "related_many_ms_per_article": many_s / len(ids) * 1000,
         "raw_faiss": _percentiles(raw),
-        "rss_before_load_mb": rss_before / 1e6, "rss_loaded_mb": rss_loaded / 1e6,
+        "rss_before_load_mb": rss_before / 1e6,
+        "rss_loaded_mb": rss_loaded / 1e6,
         "rss_after_queries_mb": rss_queried / 1e6,
         "rss_growth_mb": (rss_queried - rss_before) / 1e6,
-        "disk_mb": size / 1e6, "vectors_mb": n * DIMENSION * 4 / 1e6,
+        "disk_mb": size / 1e6,
+        "vectors_mb": n * DIMENSION * 4 / 1e6,
     }
 
 
@@ -203,14 +217,18 @@ def main(argv: Sequence[str] | None = None) -> None:
                 result = pool.apply(measure, (path, min(args.queries, n)))
         result["build_s"] = build_s
         results.append(result)
-        print(f"  {n:>7} articles: related p50 {result['related']['p50_ms']:.2f} ms, "
-              f"p99 {result['related']['p99_ms']:.2f} ms; raw FAISS p50 "
-              f"{result['raw_faiss']['p50_ms']:.3f} ms", flush=True)
+        print(
+            f"  {n:>7} articles: related p50 {result['related']['p50_ms']:.2f} ms, "
+            f"p99 {result['related']['p99_ms']:.2f} ms; raw FAISS p50 "
+            f"{result['raw_faiss']['p50_ms']:.3f} ms",
+            flush=True,
+        )
     figures = {"sizes": results}
     line = record("query", info, figures)
     plot(results, RESULTS / "query.png")
-    write_fragment("query", "Query: related() against a raw FAISS search", fragment(results, args),
-                   info, line)
+    write_fragment(
+        "query", "Query: related() against a raw FAISS search", fragment(results, args), info, line
+    )
     finish()
 
 
@@ -218,26 +236,51 @@ def fragment(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     rows = []
     for r in results:
         raw = r["raw_faiss"]
-        for label, key in (("`related()`, defaults", "related"),
-                           ("`related()`, dedupe=False", "related_no_dedupe"),
-                           ("raw FAISS `search` (k=11)", "raw_faiss")):
+        for label, key in (
+            ("`related()`, defaults", "related"),
+            ("`related()`, dedupe=False", "related_no_dedupe"),
+            ("raw FAISS `search` (k=11)", "raw_faiss"),
+        ):
             p = r[key]
-            rows.append([f"{r['articles']:,}", label, fmt(p["p50_ms"], 2), fmt(p["p99_ms"], 2),
-                         fmt(p["per_s"], 0),
-                         "1" if key == "raw_faiss" else f"x{p['p50_ms'] / raw['p50_ms']:.1f}"])
-        rows.append([f"{r['articles']:,}", "`related_many` (batched), per article",
-                     fmt(r["related_many_ms_per_article"], 2), "",
-                     fmt(1000 / r["related_many_ms_per_article"], 0),
-                     f"x{r['related_many_ms_per_article'] / raw['p50_ms']:.1f}"])
-    mem = [[f"{r['articles']:,}", fmt(r["build_s"], 1), fmt(r["load_s"], 2),
-            fmt(r["disk_mb"], 1), fmt(r["vectors_mb"], 1), fmt(r["rss_before_load_mb"], 0),
-            fmt(r["rss_loaded_mb"], 0), fmt(r["rss_after_queries_mb"], 0),
-            fmt(r["rss_growth_mb"], 0)] for r in results]
+            rows.append(
+                [
+                    f"{r['articles']:,}",
+                    label,
+                    fmt(p["p50_ms"], 2),
+                    fmt(p["p99_ms"], 2),
+                    fmt(p["per_s"], 0),
+                    "1" if key == "raw_faiss" else f"x{p['p50_ms'] / raw['p50_ms']:.1f}",
+                ]
+            )
+        rows.append(
+            [
+                f"{r['articles']:,}",
+                "`related_many` (batched), per article",
+                fmt(r["related_many_ms_per_article"], 2),
+                "",
+                fmt(1000 / r["related_many_ms_per_article"], 0),
+                f"x{r['related_many_ms_per_article'] / raw['p50_ms']:.1f}",
+            ]
+        )
+    mem = [
+        [
+            f"{r['articles']:,}",
+            fmt(r["build_s"], 1),
+            fmt(r["load_s"], 2),
+            fmt(r["disk_mb"], 1),
+            fmt(r["vectors_mb"], 1),
+            fmt(r["rss_before_load_mb"], 0),
+            fmt(r["rss_loaded_mb"], 0),
+            fmt(r["rss_after_queries_mb"], 0),
+            fmt(r["rss_growth_mb"], 0),
+        ]
+        for r in results
+    ]
     return f"""
 **Synthetic data:** clustered random unit vectors (dimension {DIMENSION}, {PER_CLUSTER} articles
 per cluster) stand in for embeddings, with pseudo-word texts, 8 sections, tags and dates; real
 index folders written by `Engine.build` (exact flat inner-product index). Figures measure the
-index and ranking layer, not the model. {results[0]['queries']} source articles per size, one
+index and ranking layer, not the model. {results[0]["queries"]} source articles per size, one
 query at a time, k={K}, after 5 warm-up queries; each index is built in one fresh process and
 queried in another.
 
@@ -247,8 +290,22 @@ Memory (RSS of the querying process, MB: "before load" is Python with the engine
 imported; the FAISS file is memory-mapped, so its pages count once touched) and size on disk
 (the whole index folder: FAISS file, SQLite store, lexical statistics, manifest):
 
-{md_table(["articles", "build s", "load s", "disk MB", "of which raw vectors MB",
-           "RSS before load", "RSS loaded", "RSS after queries", "growth"], mem)}
+{
+        md_table(
+            [
+                "articles",
+                "build s",
+                "load s",
+                "disk MB",
+                "of which raw vectors MB",
+                "RSS before load",
+                "RSS loaded",
+                "RSS after queries",
+                "growth",
+            ],
+            mem,
+        )
+    }
 """
 
 
@@ -262,9 +319,13 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     for i, r in enumerate(results):
         for j, stat in enumerate(("p50_ms", "p99_ms")):
             values = [r[k][stat] for k in keys]
-            ax.bar(x + i * width - 0.4 + width / 2 + (j - 0.5) * width / 2, values,
-                   width=width / 2, label=f"{r['articles']:,} articles, {stat[:3]}",
-                   color=["#48c", "#c84", "#8a4", "#a4a"][(2 * i + j) % 4])
+            ax.bar(
+                x + i * width - 0.4 + width / 2 + (j - 0.5) * width / 2,
+                values,
+                width=width / 2,
+                label=f"{r['articles']:,} articles, {stat[:3]}",
+                color=["#48c", "#c84", "#8a4", "#a4a"][(2 * i + j) % 4],
+            )
     ax.set_xticks(x, labels)
     ax.set_yscale("log")
     ax.set_ylabel("milliseconds per query (log)")

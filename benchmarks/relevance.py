@@ -65,7 +65,9 @@ ENGINE_CONFIGS: dict[str, dict[str, Any]] = {
     "engine: defaults": {},
     "engine: dense only": DENSE_ONLY,
     "engine: hybrid (dense + lexical)": {
-        "weight_recency": 0.0, "weight_category": 0.0, "weight_tags": 0.0,
+        "weight_recency": 0.0,
+        "weight_category": 0.0,
+        "weight_tags": 0.0,
     },
     "engine: defaults, no recency": {"weight_recency": 0.0},
     "engine: defaults, no dedupe": {"dedupe": False},
@@ -92,8 +94,9 @@ def bm25_matrix(texts: Sequence[str], background: Sequence[str] = ()) -> np.ndar
 
     corpus = list(texts) + list(background)
     retriever = bm25s.BM25(k1=1.5, b=0.75)
-    retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False),
-                    show_progress=False)
+    retriever.index(
+        bm25s.tokenize(corpus, stopwords="en", show_progress=False), show_progress=False
+    )
     queries = bm25s.tokenize(list(texts), stopwords="en", return_ids=False, show_progress=False)
     n = len(texts)
     scores = np.stack([retriever.get_scores(q)[:n] for q in queries]).astype(np.float64)
@@ -133,7 +136,11 @@ def hugo_matrix(articles: Sequence[Article]) -> np.ndarray:
 
 
 def top_k_lists(
-    ids: Sequence[str], scores: np.ndarray, k: int, *, positive_only: bool = False,
+    ids: Sequence[str],
+    scores: np.ndarray,
+    k: int,
+    *,
+    positive_only: bool = False,
     tie_break: Callable[[int], Any] | None = None,
 ) -> dict[str, list[str]]:
     out = {}
@@ -179,8 +186,10 @@ def run_lee(data: LeeData, encoder: SentenceTransformerEncoder, work: Path) -> d
             add(name, lambda options=options: engine_pair_scores(engine, ids, **options))
     finally:
         engine.close()
-    floor = [lee_metrics(PairScores.from_matrix(ids, random_matrix(len(ids), s)), data)
-             for s in range(RANDOM_SHUFFLES)]
+    floor = [
+        lee_metrics(PairScores.from_matrix(ids, random_matrix(len(ids), s)), data)
+        for s in range(RANDOM_SHUFFLES)
+    ]
     rows["random (floor)"] = {k: float(np.mean([f[k] for f in floor])) for k in floor[0]}
     rows["tags/category only (Hugo-like)"] = {}  # Lee50 has no tags or sections
     return {"rows": rows, "seconds": timings}
@@ -208,7 +217,8 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
         "BM25 (bm25s)": lambda: top_k_lists(ids, bm25_matrix(texts), K),
         "LSI (gensim, 50 topics)": lambda: top_k_lists(ids, lsi_matrix(texts, topics=50), K),
         "tags/category only (Hugo-like)": lambda: top_k_lists(
-            ids, hugo_matrix(articles), K, positive_only=True, tie_break=newest_first),
+            ids, hugo_matrix(articles), K, positive_only=True, tie_break=newest_first
+        ),
         "embedding cosine (txtai-like)": lambda: top_k_lists(ids, cosine(vectors), K),
     }
     for name, options in ENGINE_CONFIGS.items():
@@ -221,30 +231,61 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
             lists = make()
             rows[name] = _demo_row(lists, gold_lists, article_of, vectors_of, len(ids))
             print(f"  demo  {name:28s} recall@{K} {rows[name][f'recall@{K}']:.3f}", flush=True)
-        floor = [_demo_row(top_k_lists(ids, random_matrix(len(ids), s), K), gold_lists,
-                           article_of, vectors_of, len(ids)) for s in range(RANDOM_SHUFFLES)]
-        rows["random (floor)"] = {k: float(np.mean([f[k] for f in floor if f[k] is not None]))
-                                  for k in floor[0]}
+        floor = [
+            _demo_row(
+                top_k_lists(ids, random_matrix(len(ids), s), K),
+                gold_lists,
+                article_of,
+                vectors_of,
+                len(ids),
+            )
+            for s in range(RANDOM_SHUFFLES)
+        ]
+        rows["random (floor)"] = {
+            k: float(np.mean([f[k] for f in floor if f[k] is not None])) for k in floor[0]
+        }
     finally:
         engine.close()
     return {"rows": rows, "articles": len(ids), "gold_sources": len(gold)}
 
 
-def _demo_row(lists: dict[str, list[str]], gold: dict[str, list[str]], article_of: Any,
-              vectors_of: Any, catalog: int) -> dict[str, Any]:
+def _demo_row(
+    lists: dict[str, list[str]],
+    gold: dict[str, list[str]],
+    article_of: Any,
+    vectors_of: Any,
+    catalog: int,
+) -> dict[str, Any]:
     figures: dict[str, Any] = gold_metrics({s: lists[s] for s in gold}, gold, K)
-    props = list_properties(lists, article_of=article_of, vectors_of=vectors_of,
-                            catalog_size=catalog).to_dict()
-    figures.update({k: props[k] for k in ("coverage", "median_age_days", "intra_list_similarity",
-                                          "near_duplicate_share", "same_category_share")})
+    props = list_properties(
+        lists, article_of=article_of, vectors_of=vectors_of, catalog_size=catalog
+    ).to_dict()
+    figures.update(
+        {
+            k: props[k]
+            for k in (
+                "coverage",
+                "median_age_days",
+                "intra_list_similarity",
+                "near_duplicate_share",
+                "same_category_share",
+            )
+        }
+    )
     figures["mean_list_length"] = float(np.mean([len(v) for v in lists.values()]))
     return figures
 
 
 # ----------------------------------------------------------------------------- output
-ORDER = ["random (floor)", "tags/category only (Hugo-like)", "TF-IDF more-like-this",
-         "BM25 (bm25s)", "LSI (gensim, 200 topics)", "LSI (gensim, 50 topics)",
-         "embedding cosine (txtai-like)"]
+ORDER = [
+    "random (floor)",
+    "tags/category only (Hugo-like)",
+    "TF-IDF more-like-this",
+    "BM25 (bm25s)",
+    "LSI (gensim, 200 topics)",
+    "LSI (gensim, 50 topics)",
+    "embedding cosine (txtai-like)",
+]
 
 
 def _ordered(rows: dict[str, Any]) -> list[str]:
@@ -253,19 +294,40 @@ def _ordered(rows: dict[str, Any]) -> list[str]:
 
 def fragment(lee: dict[str, Any], demo: dict[str, Any], model: str) -> str:
     lee_rows = [
-        [name, *(fmt(r.get(m)) if r else "n/a" for m in ("pearson", "spearman", "ndcg@5",
-                                                         "ndcg@10"))]
+        [
+            name,
+            *(fmt(r.get(m)) if r else "n/a" for m in ("pearson", "spearman", "ndcg@5", "ndcg@10")),
+        ]
         for name, r in ((n, lee["rows"][n]) for n in _ordered(lee["rows"]))
     ]
-    lee_rows += [[f"published: {name}", f"{value:.2f}", "", "", ""]
-                 for name, value in REFERENCE_PEARSON.items()]
-    demo_cols = [f"recall@{K}", f"ndcg@{K}", "mrr", "coverage", "median_age_days",
-                 "intra_list_similarity", "near_duplicate_share", "same_category_share",
-                 "mean_list_length"]
-    demo_rows = [[name, *(fmt(demo["rows"][name].get(c), 1 if c == "median_age_days" else 3)
-                          for c in demo_cols)] for name in _ordered(demo["rows"])]
-    configs = "\n".join(f"- `{name}`: `{options or 'shipped defaults'}`"
-                        for name, options in ENGINE_CONFIGS.items())
+    lee_rows += [
+        [f"published: {name}", f"{value:.2f}", "", "", ""]
+        for name, value in REFERENCE_PEARSON.items()
+    ]
+    demo_cols = [
+        f"recall@{K}",
+        f"ndcg@{K}",
+        "mrr",
+        "coverage",
+        "median_age_days",
+        "intra_list_similarity",
+        "near_duplicate_share",
+        "same_category_share",
+        "mean_list_length",
+    ]
+    demo_rows = [
+        [
+            name,
+            *(
+                fmt(demo["rows"][name].get(c), 1 if c == "median_age_days" else 3)
+                for c in demo_cols
+            ),
+        ]
+        for name in _ordered(demo["rows"])
+    ]
+    configs = "\n".join(
+        f"- `{name}`: `{options or 'shipped defaults'}`" for name, options in ENGINE_CONFIGS.items()
+    )
     return f"""
 Model for every embedding method: {model}. Engine configurations (ranking options passed to
 `related`; everything else at the shipped defaults):
@@ -284,10 +346,10 @@ ranking works"), so configurations using the lexical component are partly tuned 
 
 {md_table(["method", "Pearson", "Spearman", "nDCG@5", "nDCG@10"], lee_rows)}
 
-### Demo corpus ({demo['articles']} articles) and its gold set ({demo['gold_sources']} sources)
+### Demo corpus ({demo["articles"]} articles) and its gold set ({demo["gold_sources"]} sources)
 
 Relevance over the gold sources' top-{K} lists (gold ids are relevance 1; MRR from the same
-top-{K} lists). List properties over all {demo['articles']} articles' top-{K} lists, measured in
+top-{K} lists). List properties over all {demo["articles"]} articles' top-{K} lists, measured in
 the engine's embedding space whatever the method: coverage of the catalog, median distance in
 days between an article and its recommendations, mean pairwise cosine within a list, share of
 lists holding a near-duplicate (cosine >= 0.92) of the source or of each other, share of
@@ -298,8 +360,23 @@ the three wire-copy pairs (e.g. a Fed decision and its "UPDATE 1-" version) as r
 engine shows one copy per story by design (the other is in `why.collapsed`), so on those lists
 it loses recall that the "no dedupe" row gets back at the price of near-duplicate lists.
 
-{md_table(["method", f"recall@{K}", f"nDCG@{K}", "MRR", "coverage", "median age (d)",
-           "intra-list sim", "near-dup lists", "same section", "list length"], demo_rows)}
+{
+        md_table(
+            [
+                "method",
+                f"recall@{K}",
+                f"nDCG@{K}",
+                "MRR",
+                "coverage",
+                "median age (d)",
+                "intra-list sim",
+                "near-dup lists",
+                "same section",
+                "list length",
+            ],
+            demo_rows,
+        )
+    }
 """
 
 
@@ -318,8 +395,13 @@ def plot(lee: dict[str, Any], demo: dict[str, Any], path: Path) -> None:
     names = _ordered(demo["rows"])
     y = np.arange(len(names))
     for offset, metric, color in ((-0.2, f"recall@{K}", "#c84"), (0.2, f"ndcg@{K}", "#48c")):
-        ax2.barh(y + offset, [demo["rows"][n][metric] for n in names], height=0.4, label=metric,
-                 color=color)
+        ax2.barh(
+            y + offset,
+            [demo["rows"][n][metric] for n in names],
+            height=0.4,
+            label=metric,
+            color=color,
+        )
     ax2.set_yticks(y, names)
     ax2.invert_yaxis()
     ax2.set_xlim(0, 1)
@@ -342,15 +424,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         work = Path(tmp)
         lee = run_lee(load_lee(), encoder, work)
         demo = run_demo(encoder, work)
-    figures = {"model": encoder.name, "engine_configs": ENGINE_CONFIGS, "k": K,
-               "lee50": lee, "demo": demo, "seconds": round(time.perf_counter() - started, 1)}
+    figures = {
+        "model": encoder.name,
+        "engine_configs": ENGINE_CONFIGS,
+        "k": K,
+        "lee50": lee,
+        "demo": demo,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     line = record("relevance", info, figures)
     from common import RESULTS
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(lee, demo, RESULTS / "relevance.png")
-    write_fragment("relevance", "Relevance: the engine beside the methods peers use",
-                   fragment(lee, demo, encoder.name), info, line)
+    write_fragment(
+        "relevance",
+        "Relevance: the engine beside the methods peers use",
+        fragment(lee, demo, encoder.name),
+        info,
+        line,
+    )
     finish()
 
 

@@ -110,18 +110,18 @@ def synthetic_corpus(n: int) -> tuple[list[Any], np.ndarray]:
     for i in range(n):
         topic = int(story_topic[story[i]])
         words = vocabulary[topic_words[topic][picks[i]]]
-        articles.append(Article(
-            id=f"s{i:07d}",
-            title=f"{' '.join(words[:5]).capitalize()} {i}",
-            body=" ".join(words[5:]).capitalize() + ".",
-            published_at=dt.datetime.fromtimestamp(float(stamps[i]), tz=dt.timezone.utc),
-            category=SECTIONS[topic % len(SECTIONS)],
-            tags=(f"story-{story[i]}",),
-            language="en",
-        ))
+        articles.append(
+            Article(
+                id=f"s{i:07d}",
+                title=f"{' '.join(words[:5]).capitalize()} {i}",
+                body=" ".join(words[5:]).capitalize() + ".",
+                published_at=dt.datetime.fromtimestamp(float(stamps[i]), tz=dt.timezone.utc),
+                category=SECTIONS[topic % len(SECTIONS)],
+                tags=(f"story-{story[i]}",),
+                language="en",
+            )
+        )
     return articles, vectors
-
-
 
 
 def folder(n: int) -> Path:
@@ -133,9 +133,13 @@ def _built(report: Any, seconds: float) -> dict[str, Any]:
     from recommender.persistence import folder_size
 
     path = report.version_path
-    return {"seconds": round(seconds, 1), "timings": report.timings, "index": report.index,
-            "disk_mb": round(folder_size(path) / 1e6, 1),
-            "index_file_mb": round((path / "index.faiss").stat().st_size / 1e6, 1)}
+    return {
+        "seconds": round(seconds, 1),
+        "timings": report.timings,
+        "index": report.index,
+        "disk_mb": round(folder_size(path) / 1e6, 1),
+        "index_file_mb": round((path / "index.faiss").stat().st_size / 1e6, 1),
+    }
 
 
 def child_build(n: int) -> dict[str, Any]:
@@ -145,12 +149,12 @@ def child_build(n: int) -> dict[str, Any]:
 
     started = time.perf_counter()
     articles, vectors = synthetic_corpus(n)
-    encoder = PrecomputedEncoder({article_text(a): v for a, v in zip(articles, vectors,
-                                                                      strict=True)})
+    encoder = PrecomputedEncoder(
+        {article_text(a): v for a, v in zip(articles, vectors, strict=True)}
+    )
     generate_s = time.perf_counter() - started
     t = time.perf_counter()
-    report = Engine.build(articles, folder(n), encoder=encoder, cache=False,
-                          index_type="flat-ip")
+    report = Engine.build(articles, folder(n), encoder=encoder, cache=False, index_type="flat-ip")
     return {**_built(report, time.perf_counter() - t), "generate_s": round(generate_s, 1)}
 
 
@@ -206,7 +210,8 @@ def child_measure(n: int, queries: int, seed: int = 5) -> dict[str, Any]:
     raw_ms = np.array(raw_s) * 1000
     return {
         "load_s": round(load_s, 2),
-        "rss_before_load_mb": round(rss_before / 1e6), "rss_loaded_mb": round(rss_loaded / 1e6),
+        "rss_before_load_mb": round(rss_before / 1e6),
+        "rss_loaded_mb": round(rss_loaded / 1e6),
         "rss_after_queries_mb": round(process.memory_info().rss / 1e6),
         "p50_ms": round(float(np.percentile(ms, 50)), 2),
         "p99_ms": round(float(np.percentile(ms, 99)), 2),
@@ -215,7 +220,10 @@ def child_measure(n: int, queries: int, seed: int = 5) -> dict[str, Any]:
         "cpu_p99_ms": round(float(np.percentile(np.array(cpu) * 1000, 99)), 2),
         "raw_p50_ms": round(float(np.percentile(raw_ms, 50)), 3),
         "raw_p99_ms": round(float(np.percentile(raw_ms, 99)), 3),
-        "queries": len(ids), "ids": ids, "lists": lists, "neighbours": neighbours,
+        "queries": len(ids),
+        "ids": ids,
+        "lists": lists,
+        "neighbours": neighbours,
     }
 
 
@@ -233,8 +241,10 @@ def child_profile(n: int, queries: int = 200) -> str:
     threadpool_limits(1)
     faiss.omp_set_num_threads(1)
     engine = Engine.load(folder(n))
-    ids = [str(engine.store.columns.ids[i])
-           for i in np.random.default_rng(9).choice(n, size=queries, replace=False)]
+    ids = [
+        str(engine.store.columns.ids[i])
+        for i in np.random.default_rng(9).choice(n, size=queries, replace=False)
+    ]
     for aid in ids[:20]:
         engine.related(aid, k=K)
     profile = cProfile.Profile()
@@ -249,8 +259,12 @@ def child_profile(n: int, queries: int = 200) -> str:
 
 def run_child(*args: str) -> Any:
     """Run this script as a fresh process; it prints one JSON line last."""
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], text=True,
-                          capture_output=True, cwd=HERE.parent)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        text=True,
+        capture_output=True,
+        cwd=HERE.parent,
+    )
     sys.stdout.write("".join(f"    {line}\n" for line in proc.stdout.splitlines()[:-1]))
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -275,8 +289,13 @@ def model_corpus(limit: int) -> list[Any]:
             sentences = _SENTENCE.split(doc)
             for w in range(0, max(1, len(sentences) - size + 1), stride):
                 window = sentences[w : w + size]
-                articles.append(Article(id=f"lee-{size}-{d:03d}-{w:02d}",
-                                        title=window[0].rstrip("."), body=" ".join(window[1:])))
+                articles.append(
+                    Article(
+                        id=f"lee-{size}-{d:03d}-{w:02d}",
+                        title=window[0].rstrip("."),
+                        body=" ".join(window[1:]),
+                    )
+                )
     seen: set[str] = set()
     unique = []
     for a in articles:
@@ -304,8 +323,9 @@ def model_updates(limit: int) -> dict[str, Any]:
     picks = rng.choice(len(articles), size=max(1, round(0.01 * len(articles))), replace=False)
     edited = list(articles)
     for i in picks:
-        edited[i] = Article(**{**articles[i].__dict__,
-                               "body": articles[i].body + " (Updated with new details.)"})
+        edited[i] = Article(
+            **{**articles[i].__dict__, "body": articles[i].body + " (Updated with new details.)"}
+        )
     t = time.perf_counter()
     update = Engine.upsert([edited[i] for i in picks], path, encoder=encoder, cache=False)
     upsert_s = time.perf_counter() - t
@@ -320,11 +340,16 @@ def model_updates(limit: int) -> dict[str, Any]:
     )
     shutil.rmtree(path.parent, ignore_errors=True)
     return {
-        "articles": len(articles), "changed": len(picks), "model": encoder.name,
-        "first_build_s": round(first_s, 2), "first_embedded": first.embedded,
-        "upsert_s": round(upsert_s, 2), "upsert_embedded": update.embedded,
+        "articles": len(articles),
+        "changed": len(picks),
+        "model": encoder.name,
+        "first_build_s": round(first_s, 2),
+        "first_embedded": first.embedded,
+        "upsert_s": round(upsert_s, 2),
+        "upsert_embedded": update.embedded,
         "upsert_timings": update.timings,
-        "rebuild_s": round(rebuild_s, 2), "rebuild_embedded": rebuild.embedded,
+        "rebuild_s": round(rebuild_s, 2),
+        "rebuild_embedded": rebuild.embedded,
         "rebuild_timings": rebuild.timings,
         "upsert_vs_rebuild": round(upsert_s / rebuild_s, 4),
         "same_lists_of_300": int(same),
@@ -333,8 +358,9 @@ def model_updates(limit: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- the run
 def recall(found: list[list[Any]], truth: list[list[Any]]) -> float:
-    return float(np.mean([len(set(f) & set(t)) / max(1, len(t))
-                          for f, t in zip(found, truth, strict=True)]))
+    return float(
+        np.mean([len(set(f) & set(t)) / max(1, len(t)) for f, t in zip(found, truth, strict=True)])
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -344,13 +370,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--types", nargs="+", default=["flat-ip", *APPROXIMATE])
     parser.add_argument("--model-articles", type=int, default=3000)
     parser.add_argument("--skip-model", action="store_true")
-    parser.add_argument("--profile", default="hnsw", help="Index type to profile at the "
-                        "largest size (empty: none).")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="Print the figures; write no results (for trying the script).")
-    parser.add_argument("--from-log", action="store_true",
-                        help="Only rewrite the fragment and plot from the last scale line of "
-                             "results.jsonl (no measuring).")
+    parser.add_argument(
+        "--profile", default="hnsw", help="Index type to profile at the largest size (empty: none)."
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="Print the figures; write no results (for trying the script).",
+    )
+    parser.add_argument(
+        "--from-log",
+        action="store_true",
+        help="Only rewrite the fragment and plot from the last scale line of "
+        "results.jsonl (no measuring).",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.from_log:
@@ -380,8 +413,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     info = machine()
     print("machine:", info, flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
-    figures: dict[str, Any] = {"sizes": {}, "queries": args.queries, "k": K,
-                               "threads_per_query": 1}
+    figures: dict[str, Any] = {"sizes": {}, "queries": args.queries, "k": K, "threads_per_query": 1}
     profile_text = ""
     kinds = ["flat-ip", *[t for t in args.types if t != "flat-ip"]]  # exact first: the truth
     for n in args.sizes:
@@ -395,24 +427,32 @@ def main(argv: Sequence[str] | None = None) -> None:
             else:
                 built = run_child("reindex", str(n), kind)
             measured = run_child("measure", str(n), str(args.queries))
-            entry = {**built, **{k: v for k, v in measured.items()
-                                 if k not in ("ids", "lists", "neighbours")}}
+            entry = {
+                **built,
+                **{k: v for k, v in measured.items() if k not in ("ids", "lists", "neighbours")},
+            }
             if kind == "flat-ip":
                 exact = measured
             elif exact is not None:
-                entry["recall_raw_at_10"] = round(recall(measured["neighbours"],
-                                                         exact["neighbours"]), 4)
+                entry["recall_raw_at_10"] = round(
+                    recall(measured["neighbours"], exact["neighbours"]), 4
+                )
                 entry["recall_lists_at_10"] = round(recall(measured["lists"], exact["lists"]), 4)
             row[kind] = entry
-            print(f"  {kind}: " + ", ".join(f"{k}={v}" for k, v in entry.items()
-                                             if k not in ("index",)), flush=True)
+            print(
+                f"  {kind}: "
+                + ", ".join(f"{k}={v}" for k, v in entry.items() if k not in ("index",)),
+                flush=True,
+            )
             if kind == args.profile and n == max(args.sizes):
                 profile_text = run_child("profile", str(n))
         figures["sizes"][str(n)] = row
         shutil.rmtree(WORK / f"scale-{n}", ignore_errors=True)
     if not args.skip_model:
-        print(f"real model: {args.model_articles} articles, upsert of 1% against a rebuild",
-              flush=True)
+        print(
+            f"real model: {args.model_articles} articles, upsert of 1% against a rebuild",
+            flush=True,
+        )
         figures["model"] = run_child("model", str(args.model_articles))
         print("  ", figures["model"], flush=True)
     figures["profile"] = profile_text
@@ -434,28 +474,53 @@ def fragment(f: dict[str, Any]) -> str:
         for kind, e in row.items():
             if not isinstance(e, dict):
                 continue
-            build = (f"{e['seconds']:.1f} (`Engine.build`)" if kind == "flat-ip" else
-                     f"{e['seconds']:.1f} (`reindex`)")
-            rows.append([
-                f"{int(n):,}", kind, build, fmt(e["timings"].get("index_s"), 1),
-                fmt(e["disk_mb"], 0),
-                fmt(e["rss_loaded_mb"], 0), fmt(e["rss_after_queries_mb"], 0),
-                fmt(e["load_s"], 1), fmt(e["p50_ms"], 2), fmt(e["p99_ms"], 2),
-                fmt(e["cpu_p99_ms"], 2),
-                fmt(e["raw_p50_ms"], 3),
-                fmt(e.get("recall_raw_at_10"), 3) if kind != "flat-ip" else "1 (exact)",
-                fmt(e.get("recall_lists_at_10"), 3) if kind != "flat-ip" else "1 (exact)",
-            ])
+            build = (
+                f"{e['seconds']:.1f} (`Engine.build`)"
+                if kind == "flat-ip"
+                else f"{e['seconds']:.1f} (`reindex`)"
+            )
+            rows.append(
+                [
+                    f"{int(n):,}",
+                    kind,
+                    build,
+                    fmt(e["timings"].get("index_s"), 1),
+                    fmt(e["disk_mb"], 0),
+                    fmt(e["rss_loaded_mb"], 0),
+                    fmt(e["rss_after_queries_mb"], 0),
+                    fmt(e["load_s"], 1),
+                    fmt(e["p50_ms"], 2),
+                    fmt(e["p99_ms"], 2),
+                    fmt(e["cpu_p99_ms"], 2),
+                    fmt(e["raw_p50_ms"], 3),
+                    fmt(e.get("recall_raw_at_10"), 3) if kind != "flat-ip" else "1 (exact)",
+                    fmt(e.get("recall_lists_at_10"), 3) if kind != "flat-ip" else "1 (exact)",
+                ]
+            )
     params = {}
     for row in f["sizes"].values():
         for kind, e in row.items():
             if isinstance(e, dict) and kind != "flat-ip":
                 params[kind] = e["index"]["params"]
-    table = md_table(["articles", "index", "build s", "of which vector index s", "disk MB",
-                      "RSS loaded MB",
-                      "RSS after queries MB", "load s", "related p50 ms", "related p99 ms",
-                      "related p99 CPU ms",
-                      "raw search p50 ms", "recall@10 raw", "recall@10 lists"], rows)
+    table = md_table(
+        [
+            "articles",
+            "index",
+            "build s",
+            "of which vector index s",
+            "disk MB",
+            "RSS loaded MB",
+            "RSS after queries MB",
+            "load s",
+            "related p50 ms",
+            "related p99 ms",
+            "related p99 CPU ms",
+            "raw search p50 ms",
+            "recall@10 raw",
+            "recall@10 lists",
+        ],
+        rows,
+    )
     largest = max(f["sizes"], key=int)
     big = f["sizes"][largest]
     verdicts = []
@@ -463,10 +528,12 @@ def fragment(f: dict[str, Any]) -> str:
         e = big.get(kind)
         if e:
             met = e["p99_ms"] < 10 and e.get("recall_raw_at_10", 0) >= 0.95
-            verdicts.append(f"{kind}: p99 {e['p99_ms']:.2f} ms, recall@10 "
-                            f"{e.get('recall_raw_at_10', float('nan')):.3f} raw / "
-                            f"{e.get('recall_lists_at_10', float('nan')):.3f} lists: "
-                            f"{'met' if met else 'missed'}")
+            verdicts.append(
+                f"{kind}: p99 {e['p99_ms']:.2f} ms, recall@10 "
+                f"{e.get('recall_raw_at_10', float('nan')):.3f} raw / "
+                f"{e.get('recall_lists_at_10', float('nan')):.3f} lists: "
+                f"{'met' if met else 'missed'}"
+            )
     text = f"""
 **Synthetic vectors stand in for embeddings** (see the script's docstring: clustered unit vectors,
 dimension 384, nearest-neighbour cosine about 0.75; pseudo-word texts, 8 sections, dates over
@@ -476,8 +543,8 @@ lexical fit, FAISS, SQLite store, checksums, switch); each approximate one by `E
 from it (load, vector index from the same vectors, copy of store and lexical statistics,
 checksums, switch), so a full `Engine.build` of that type costs the exact build's time minus
 its vector index plus the approximate vector index. `related()` is
-`Engine.related(id, k={f['k']})` at the default settings, ranking layer
-included, {f['queries']} random source articles, one at a time, one thread (FAISS and BLAS), after
+`Engine.related(id, k={f["k"]})` at the default settings, ranking layer
+included, {f["queries"]} random source articles, one at a time, one thread (FAISS and BLAS), after
 20 warm-up calls; "p99 CPU" is the 99th percentile of the calling thread's CPU time per call
 (the work itself: the wall-clock figures also hold waits for the CPU on this shared machine);
 "raw search" is the vector index's own `search(k=11)`. Recall@10 of an
@@ -496,40 +563,52 @@ is resident: page cache shared with other readers, not private memory). Index pa
 """
     if f.get("profile"):
         text += f"""
-Where the time of `related()` goes at {int(largest):,} articles ({f['profile_type']};
+Where the time of `related()` goes at {int(largest):,} articles ({f["profile_type"]};
 cProfile of 200 calls, sorted by own time, top entries):
 
 ```
-{_trim_profile(f['profile'])}
+{_trim_profile(f["profile"])}
 ```
 """
     m = f.get("model")
     if m:
         t = m["upsert_timings"]
         text += f"""
-**Live updates with the real model** ({m['model']}, {m['articles']} articles: 3- and 2-sentence
+**Live updates with the real model** ({m["model"]}, {m["articles"]} articles: 3- and 2-sentence
 windows of `lee_background.cor` plus the 100 demo articles). Embedding cache off throughout.
 
-{md_table(["run", "seconds", "texts embedded"], [
-    ["full build", fmt(m["first_build_s"], 1), m["first_embedded"]],
-    [f"`upsert` of {m['changed']} changed articles (1%)", fmt(m["upsert_s"], 2),
-     m["upsert_embedded"]],
-    ["full rebuild of the same edited corpus", fmt(m["rebuild_s"], 1), m["rebuild_embedded"]],
-])}
+{
+            md_table(
+                ["run", "seconds", "texts embedded"],
+                [
+                    ["full build", fmt(m["first_build_s"], 1), m["first_embedded"]],
+                    [
+                        f"`upsert` of {m['changed']} changed articles (1%)",
+                        fmt(m["upsert_s"], 2),
+                        m["upsert_embedded"],
+                    ],
+                    [
+                        "full rebuild of the same edited corpus",
+                        fmt(m["rebuild_s"], 1),
+                        m["rebuild_embedded"],
+                    ],
+                ],
+            )
+        }
 
-**Upsert: {m['upsert_vs_rebuild']:.1%} of the rebuild's time.** Its stages: load and verify the
-current version {t.get('load_s', 0):.2f} s, embed {t.get('embed_s', 0):.2f} s, vector index
-{t.get('index_s', 0):.2f} s, lexical refit on the whole corpus {t.get('lexical_s', 0):.2f} s,
-write + checksums + switch {t.get('write_s', 0):.2f} s (the rebuild's lexical fit:
-{m['rebuild_timings'].get('lexical_s', 0):.2f} s). The upserted and the rebuilt index gave the
-same related lists for {m['same_lists_of_300']} of 300 articles.
+**Upsert: {m["upsert_vs_rebuild"]:.1%} of the rebuild's time.** Its stages: load and verify the
+current version {t.get("load_s", 0):.2f} s, embed {t.get("embed_s", 0):.2f} s, vector index
+{t.get("index_s", 0):.2f} s, lexical refit on the whole corpus {t.get("lexical_s", 0):.2f} s,
+write + checksums + switch {t.get("write_s", 0):.2f} s (the rebuild's lexical fit:
+{m["rebuild_timings"].get("lexical_s", 0):.2f} s). The upserted and the rebuilt index gave the
+same related lists for {m["same_lists_of_300"]} of 300 articles.
 """
     flat = big.get("flat-ip")
     if flat and m:
         rate = m["rebuild_embedded"] / m["rebuild_timings"]["embed_s"]
         text += f"""
-Every write refits the lexical statistics on the whole corpus: {flat['timings']['lexical_s']:.0f} s
-of the {flat['seconds']:.0f} s exact build at {int(largest):,} articles, so an upsert at that size
+Every write refits the lexical statistics on the whole corpus: {flat["timings"]["lexical_s"]:.0f} s
+of the {flat["seconds"]:.0f} s exact build at {int(largest):,} articles, so an upsert at that size
 costs at least that (plus load and write), where re-embedding the corpus at the model's
 {rate:.0f} texts/s here would take {int(largest) / rate / 3600:.1f} h.
 """
@@ -538,8 +617,12 @@ costs at least that (plus load and write), where re-embedding the corpus at the 
 
 
 def _rss_before(f: dict[str, Any]) -> str:
-    values = [e["rss_before_load_mb"] for row in f["sizes"].values() for e in row.values()
-              if isinstance(e, dict)]
+    values = [
+        e["rss_before_load_mb"]
+        for row in f["sizes"].values()
+        for e in row.values()
+        if isinstance(e, dict)
+    ]
     if not values:
         return "?"
     return str(min(values)) if min(values) == max(values) else f"{min(values)}-{max(values)}"
@@ -552,9 +635,11 @@ def _exact_cost(f: dict[str, Any]) -> str:
         return ""
     n = max(sizes, key=int)
     per_k = f["sizes"][n]["flat-ip"]["raw_p50_ms"] / (int(n) / 1000)
-    return (f"Exact search reads every vector: {per_k:.3f} ms per 1,000 articles here (raw p50 at "
-            f"{int(n):,}), so `auto` (the default) keeps exact search up to 50,000 articles "
-            "(about 5 ms of the 10 ms budget) and switches to HNSW above.")
+    return (
+        f"Exact search reads every vector: {per_k:.3f} ms per 1,000 articles here (raw p50 at "
+        f"{int(n):,}), so `auto` (the default) keeps exact search up to 50,000 articles "
+        "(about 5 ms of the 10 ms budget) and switches to HNSW above."
+    )
 
 
 def _trim_profile(text: str) -> str:
@@ -572,14 +657,36 @@ def plot(f: dict[str, Any], path: Path) -> None:
     for kind in kinds:
         xs = [int(n) for n in sizes if kind in f["sizes"][n]]
         colour = colours.get(kind)
-        left.plot(xs, [f["sizes"][str(x)][kind]["p99_ms"] for x in xs], marker="o",
-                  color=colour, label=f"{kind} p99")
-        left.plot(xs, [f["sizes"][str(x)][kind]["p50_ms"] for x in xs], marker=".",
-                  color=colour, linestyle="--", label=f"{kind} p50")
-        right.plot(xs, [f["sizes"][str(x)][kind]["rss_loaded_mb"] for x in xs],
-                   marker="o", color=colour, label=f"{kind}, loaded")
-        right.plot(xs, [f["sizes"][str(x)][kind]["rss_after_queries_mb"] for x in xs],
-                   marker=".", color=colour, linestyle="--", label=f"{kind}, after queries")
+        left.plot(
+            xs,
+            [f["sizes"][str(x)][kind]["p99_ms"] for x in xs],
+            marker="o",
+            color=colour,
+            label=f"{kind} p99",
+        )
+        left.plot(
+            xs,
+            [f["sizes"][str(x)][kind]["p50_ms"] for x in xs],
+            marker=".",
+            color=colour,
+            linestyle="--",
+            label=f"{kind} p50",
+        )
+        right.plot(
+            xs,
+            [f["sizes"][str(x)][kind]["rss_loaded_mb"] for x in xs],
+            marker="o",
+            color=colour,
+            label=f"{kind}, loaded",
+        )
+        right.plot(
+            xs,
+            [f["sizes"][str(x)][kind]["rss_after_queries_mb"] for x in xs],
+            marker=".",
+            color=colour,
+            linestyle="--",
+            label=f"{kind}, after queries",
+        )
     left.axhline(10, color="#c44", linewidth=0.8, linestyle=":", label="10 ms aim")
     for ax in (left, right):
         ax.set_xscale("log")

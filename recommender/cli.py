@@ -43,18 +43,26 @@ ReferenceOpt = typer.Option(
 )
 ExcludeOpt = typer.Option(None, "--exclude", "-x", help="Ids not to return (repeatable).")
 ConfigOpt = typer.Option(
-    None, "--config", "-c",
+    None,
+    "--config",
+    "-c",
     help=(
         "recommender.toml with \\[ranking] and \\[rules] sections"
         " (default: ./recommender.toml if present)."
     ),
 )
 WaitOpt = typer.Option(
-    0.0, "--wait", min=0.0, metavar="SECONDS",
+    0.0,
+    "--wait",
+    min=0.0,
+    metavar="SECONDS",
     help="If another process is writing this index, wait up to this long for it.",
 )
 SetOpt = typer.Option(
-    None, "--set", "-s", metavar="NAME=VALUE",
+    None,
+    "--set",
+    "-s",
+    metavar="NAME=VALUE",
     help="Ranking option for this call, e.g. --set same_category_only=true (repeatable).",
 )
 DEFAULT_CONFIG = Path("recommender.toml")
@@ -147,9 +155,20 @@ def _update_json(report: UpdateReport) -> str:
         "index": str(report.index_path),
         "generation": report.generation,
         "written": report.version_path is not None,
-        **{key: getattr(report, key) for key in (
-            "read", "new", "changed", "unchanged", "removed", "not_found", "embedded", "cached",
-            "article_count")},
+        **{
+            key: getattr(report, key)
+            for key in (
+                "read",
+                "new",
+                "changed",
+                "unchanged",
+                "removed",
+                "not_found",
+                "embedded",
+                "cached",
+                "article_count",
+            )
+        },
         "seconds": round(report.seconds, 3),
         "index_type": report.index.get("type"),
         "timings": report.timings,
@@ -159,8 +178,10 @@ def _update_json(report: UpdateReport) -> str:
 
 def _print_update(verb: str, report: UpdateReport) -> None:
     if report.version_path is None:
-        out.print(f"Nothing to change in {report.index_path}: it stays at generation "
-                  f"{report.generation} ({report.article_count} articles).")
+        out.print(
+            f"Nothing to change in {report.index_path}: it stays at generation "
+            f"{report.generation} ({report.article_count} articles)."
+        )
         return
     out.print(
         f"[bold]{verb}[/bold] {report.index_path}: {report.read} read, {report.new} new, "
@@ -204,8 +225,11 @@ def _print_results(
 
 def explain(why: dict[str, Any]) -> str:
     """One short line a person can read: the components that counted, and what acted."""
-    parts = [f"{name[:3]} {value:+.2f}" for name, value in why.get("contributions", {}).items()
-             if abs(value) >= 0.005]
+    parts = [
+        f"{name[:3]} {value:+.2f}"
+        for name, value in why.get("contributions", {}).items()
+        if abs(value) >= 0.005
+    ]
     if why.get("shared_terms"):
         parts.append("terms: " + ", ".join(why["shared_terms"][:3]))
     if why.get("shared_tags"):
@@ -233,15 +257,21 @@ def build(
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again."),
     index_type: str = typer.Option(
-        "auto", "--index-type",
+        "auto",
+        "--index-type",
         help="auto (exact up to --exact-max articles, hnsw above), flat-ip, hnsw or ivf.",
     ),
     index_params: list[str] | None = typer.Option(
-        None, "--index-param", metavar="NAME=VALUE",
+        None,
+        "--index-param",
+        metavar="NAME=VALUE",
         help="Vector index parameter, e.g. --index-param M=32 --index-param ef_search=128.",
     ),
     exact_max: int | None = typer.Option(
-        None, "--exact-max", min=0, help="Largest index that 'auto' keeps exact (default 50000).",
+        None,
+        "--exact-max",
+        min=0,
+        help="Largest index that 'auto' keeps exact (default 50000).",
     ),
     config: Path | None = ConfigOpt,
     wait: float = WaitOpt,
@@ -257,9 +287,15 @@ def build(
 
     articles = load_articles(inputs)
     report = Engine.build(
-        articles, index, model=model, cache=not no_cache, config=_config(config),
-        index_type=index_type, index_params=parse_set(index_params, what="--index-param"),
-        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max, lock_wait=wait,
+        articles,
+        index,
+        model=model,
+        cache=not no_cache,
+        config=_config(config),
+        index_type=index_type,
+        index_params=parse_set(index_params, what="--index-param"),
+        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
+        lock_wait=wait,
     )
     if as_json:
         data = {
@@ -340,7 +376,10 @@ def reindex(
         None, "--index-param", metavar="NAME=VALUE", help="Vector index parameter (repeatable)."
     ),
     exact_max: int | None = typer.Option(
-        None, "--exact-max", min=0, help="Largest index that 'auto' keeps exact (default 50000).",
+        None,
+        "--exact-max",
+        min=0,
+        help="Largest index that 'auto' keeps exact (default 50000).",
     ),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
@@ -350,16 +389,20 @@ def reindex(
     from recommender.index import DEFAULT_EXACT_MAX
 
     report = Engine.reindex(
-        index, index_type=index_type,
+        index,
+        index_type=index_type,
         index_params=parse_set(index_params, what="--index-param"),
-        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max, lock_wait=wait,
+        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
+        lock_wait=wait,
     )
     if as_json:
         sys.stdout.write(_update_json(report))
     else:
-        out.print(f"[bold]Reindexed[/bold] {report.index_path}: {report.article_count} articles, "
-                  f"{_describe_index(report.index)}, generation {report.generation}, "
-                  f"in {report.seconds:.1f} s")
+        out.print(
+            f"[bold]Reindexed[/bold] {report.index_path}: {report.article_count} articles, "
+            f"{_describe_index(report.index)}, generation {report.generation}, "
+            f"in {report.seconds:.1f} s"
+        )
 
 
 @app.command()
@@ -440,8 +483,10 @@ def info(index: Path = IndexOpt, config: Path | None = ConfigOpt, as_json: bool 
         elif key == "index":
             params = ", ".join(f"{k}={v}" for k, v in value.get("params", {}).items())
             shape = ", ".join(f"{k} {value[k]}" for k in ("rows", "slots", "dead") if k in value)
-            value = (f"{value.get('type')} ({params or 'no parameters'}); {shape}; chosen by "
-                     f"{value.get('requested', '?')}, exact up to {value.get('exact_max', '?')}")
+            value = (
+                f"{value.get('type')} ({params or 'no parameters'}); {shape}; chosen by "
+                f"{value.get('requested', '?')}, exact up to {value.get('exact_max', '?')}"
+            )
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         table.add_row(key, str(value))

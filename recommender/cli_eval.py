@@ -40,6 +40,7 @@ out = Console()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 def needs_extra(func: F) -> F:
     """A missing optional dependency is one line naming the extra, not a traceback."""
 
@@ -75,8 +76,9 @@ def _check_options(options: dict[str, Any]) -> None:
 
 
 def _weights(settings: dict[str, Any]) -> str:
-    return ", ".join(f"{k.removeprefix('weight_')}={v:g}" for k, v in settings.items()
-                     if k.startswith("weight_"))
+    return ", ".join(
+        f"{k.removeprefix('weight_')}={v:g}" for k, v in settings.items() if k.startswith("weight_")
+    )
 
 
 @eval_app.command("lee")
@@ -165,22 +167,35 @@ def gold(
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
         return
-    table = Table(title=f"Gold set {gold_file} ({report.sources} sources) on {index}",
-                  title_justify="left", show_header=False)
+    table = Table(
+        title=f"Gold set {gold_file} ({report.sources} sources) on {index}",
+        title_justify="left",
+        show_header=False,
+    )
     for name, value in report.figures.items():
         label = "MRR (top-k lists)" if name == "mrr" else name
         table.add_row(label, f"{value:.3f}")
     p = report.properties
     table.add_row("catalog coverage", f"{p.coverage:.1%} of {p.catalog_size}")
-    table.add_row("median age (days from source)",
-                  "n/a" if p.median_age_days is None else f"{p.median_age_days:.1f}")
-    table.add_row("intra-list similarity",
-                  "n/a" if p.intra_list_similarity is None else f"{p.intra_list_similarity:.3f}")
-    table.add_row(f"lists with a near-duplicate (cos >= {p.near_duplicate_threshold:g})",
-                  f"{p.near_duplicate_share:.1%}")
-    table.add_row("results in the source's category",
-                  "n/a" if p.same_category_share is None else f"{p.same_category_share:.1%}")
+    table.add_row(
+        "median age (days from source)",
+        "n/a" if p.median_age_days is None else f"{p.median_age_days:.1f}",
+    )
+    table.add_row(
+        "intra-list similarity",
+        "n/a" if p.intra_list_similarity is None else f"{p.intra_list_similarity:.3f}",
+    )
+    table.add_row(
+        f"lists with a near-duplicate (cos >= {p.near_duplicate_threshold:g})",
+        f"{p.near_duplicate_share:.1%}",
+    )
+    table.add_row(
+        "results in the source's category",
+        "n/a" if p.same_category_share is None else f"{p.same_category_share:.1%}",
+    )
     out.print(table)
-    out.print(f"list properties over all {p.lists} articles' top-{k} lists; "
-              f"weights {_weights(report.settings)}; overrides {report.options or 'none'}",
-              highlight=False)
+    out.print(
+        f"list properties over all {p.lists} articles' top-{k} lists; "
+        f"weights {_weights(report.settings)}; overrides {report.options or 'none'}",
+        highlight=False,
+    )

@@ -43,8 +43,14 @@ from recommender.text import TEXT_RECIPE_VERSION, article_text, text_hash
 
 DEFAULT_INDEX = Path("indexes/default")
 STORE_FILE = "store.sqlite"
-__all__ = ["INDEX_FILE", "STORE_FILE", "BuildReport", "Engine", "UnknownArticleError",
-           "UpdateReport"]
+__all__ = [
+    "INDEX_FILE",
+    "STORE_FILE",
+    "BuildReport",
+    "Engine",
+    "UnknownArticleError",
+    "UpdateReport",
+]
 
 
 class UnknownArticleError(LookupError):
@@ -196,8 +202,13 @@ class Engine:
 
             with _timer(timings, "write_s"):
                 version_path, manifest = _write_version(
-                    index_path, fields, index, lexical, write_store_file,
-                    requested=index_type, exact_max=exact_max,
+                    index_path,
+                    fields,
+                    index,
+                    lexical,
+                    write_store_file,
+                    requested=index_type,
+                    exact_max=exact_max,
                 )
         return BuildReport(
             index_path=index_path,
@@ -249,17 +260,28 @@ class Engine:
                 stored_hashes = current.store.text_hashes()
                 texts = [article_text(a) for a in articles]
                 hashes = [text_hash(t) for t in texts]
-                same_text = [i for i, (a, h) in enumerate(zip(articles, hashes, strict=True))
-                             if stored_hashes.get(a.id) == h]
+                same_text = [
+                    i
+                    for i, (a, h) in enumerate(zip(articles, hashes, strict=True))
+                    if stored_hashes.get(a.id) == h
+                ]
                 row_of = current.store.row_of
-                stored = current.store.articles([int(row_of(articles[i].id) or 0)
-                                                 for i in same_text])  # all indexed
-                unchanged = {i for i, old in zip(same_text, stored, strict=True)
-                             if old == articles[i]}
+                stored = current.store.articles(
+                    [int(row_of(articles[i].id) or 0) for i in same_text]
+                )  # all indexed
+                unchanged = {
+                    i for i, old in zip(same_text, stored, strict=True) if old == articles[i]
+                }
                 added = [i for i in range(len(articles)) if i not in unchanged]
                 new = sum(1 for i in added if articles[i].id not in stored_hashes)
-                report = dict(read=len(articles), new=new, changed=len(added) - new,
-                              unchanged=len(unchanged), removed=0, not_found=0)
+                report = dict(
+                    read=len(articles),
+                    new=new,
+                    changed=len(added) - new,
+                    unchanged=len(unchanged),
+                    removed=0,
+                    not_found=0,
+                )
                 if not added:
                     return _unchanged_report(current, index_path, report, started, timings)
                 same = set(same_text)
@@ -268,8 +290,13 @@ class Engine:
                 if to_embed:  # the model is only loaded when something is to be embedded
                     encoder = encoder or LazyEncoder(model_name)
                     with _timer(timings, "embed_s"):
-                        fresh, embedded = _embed(encoder, [texts[i] for i in to_embed], cache,
-                                                 index_path, dimension=current.manifest.dimension)
+                        fresh, embedded = _embed(
+                            encoder,
+                            [texts[i] for i in to_embed],
+                            cache,
+                            index_path,
+                            dimension=current.manifest.dimension,
+                        )
                 vectors = np.zeros((len(added), current.manifest.dimension), dtype=np.float32)
                 position = {i: p for p, i in enumerate(added)}
                 vectors[[position[i] for i in to_embed]] = fresh
@@ -277,17 +304,20 @@ class Engine:
                 if metadata_only:
                     rows = [current.store.row_of(articles[i].id) for i in metadata_only]
                     vectors[[position[i] for i in metadata_only]] = current.index.vectors(
-                        np.array(rows, dtype=np.int64))
+                        np.array(rows, dtype=np.int64)
+                    )
                 replaced = [current.store.row_of(articles[i].id) for i in added]
                 return _commit(
-                    current, index_path,
+                    current,
+                    index_path,
                     drop_rows=[r for r in replaced if r is not None],
                     articles=[articles[i] for i in added],
                     texts=[texts[i] for i in added],
                     hashes=[hashes[i] for i in added],
                     vectors=vectors,
                     report={**report, "embedded": embedded, "cached": len(to_embed) - embedded},
-                    started=started, timings=timings,
+                    started=started,
+                    timings=timings,
                 )
             finally:
                 current.close()
@@ -327,14 +357,29 @@ class Engine:
                         f"cannot remove {names}{more}: not in {index_path} (nothing was removed)",
                     )
                 found = [r for r in rows if r is not None]
-                report = dict(read=len(ids), new=0, changed=0, unchanged=0, removed=len(found),
-                              not_found=len(missing), embedded=0, cached=0)
+                report = dict(
+                    read=len(ids),
+                    new=0,
+                    changed=0,
+                    unchanged=0,
+                    removed=len(found),
+                    not_found=len(missing),
+                    embedded=0,
+                    cached=0,
+                )
                 if not found:
                     return _unchanged_report(current, index_path, report, started, timings)
                 return _commit(
-                    current, index_path, drop_rows=found, articles=[], texts=[], hashes=[],
+                    current,
+                    index_path,
+                    drop_rows=found,
+                    articles=[],
+                    texts=[],
+                    hashes=[],
                     vectors=np.zeros((0, current.manifest.dimension), dtype=np.float32),
-                    report=report, started=started, timings=timings,
+                    report=report,
+                    started=started,
+                    timings=timings,
                 )
             finally:
                 current.close()
@@ -364,7 +409,8 @@ class Engine:
                 params = index_class(kind).resolve_params(index_params)
                 with _timer(timings, "index_s"):
                     index = index_class(kind).build(
-                        current.index.vectors(np.arange(count, dtype=np.int64)), **params)
+                        current.index.vectors(np.arange(count, dtype=np.int64)), **params
+                    )
                 lexical = current.lexical or _refit(current, np.arange(count), [])
 
                 def write_store_file(folder: Path) -> None:
@@ -372,16 +418,32 @@ class Engine:
 
                 with _timer(timings, "write_s"):
                     version_path, manifest = _write_version(
-                        index_path, _carried_fields(current), index, lexical, write_store_file,
-                        requested=index_type, exact_max=exact_max,
+                        index_path,
+                        _carried_fields(current),
+                        index,
+                        lexical,
+                        write_store_file,
+                        requested=index_type,
+                        exact_max=exact_max,
                     )
             finally:
                 current.close()
         return UpdateReport(
-            index_path=index_path, version_path=version_path, generation=manifest.generation,
-            read=0, new=0, changed=0, unchanged=count, removed=0, embedded=0, cached=0,
-            not_found=0, article_count=count, index=manifest.data["index"],
-            seconds=time.perf_counter() - started, timings=timings,
+            index_path=index_path,
+            version_path=version_path,
+            generation=manifest.generation,
+            read=0,
+            new=0,
+            changed=0,
+            unchanged=count,
+            removed=0,
+            embedded=0,
+            cached=0,
+            not_found=0,
+            article_count=count,
+            index=manifest.data["index"],
+            seconds=time.perf_counter() - started,
+            timings=timings,
         )
 
     @classmethod
@@ -406,8 +468,9 @@ class Engine:
         for attempt in range(3):
             folder = persistence.resolve_version(index_path)
             try:
-                return cls._load_folder(index_path, folder, encoder, verify, config,
-                                        index_params, settings)
+                return cls._load_folder(
+                    index_path, folder, encoder, verify, config, index_params, settings
+                )
             except persistence.IndexFormatError:
                 # A writer may have switched twice while we read, collecting the version we
                 # resolved: read the current one instead (a damaged one still fails).
@@ -641,7 +704,10 @@ class _timer:
 
 
 def _embed(
-    encoder: Encoder, texts: Sequence[str], cache: bool | str | Path, index_path: Path,
+    encoder: Encoder,
+    texts: Sequence[str],
+    cache: bool | str | Path,
+    index_path: Path,
     dimension: int | None = None,
 ) -> tuple[np.ndarray, int]:
     """(vectors, how many were embedded now) through the embedding cache."""
@@ -676,8 +742,12 @@ def _write_version(
         index.save(folder)
         write_store_file(folder)
         lexical.save(folder)
-        return {**fields, "article_count": index.count, "index_type": index.kind,
-                "index": index_fields}
+        return {
+            **fields,
+            "article_count": index.count,
+            "index_type": index.kind,
+            "index": index_fields,
+        }
 
     version_path = persistence.write_index_version(index_path, fill)
     return version_path, persistence.read_manifest(version_path, verify=False)
@@ -708,8 +778,9 @@ def _commit(
     kind = choose_index_type(requested, count, exact_max)
     with _timer(timings, "index_s"):
         if kind == current.index.kind:  # the type decides how: compact copy, or tombstones
-            index = index_class(kind).load(current.folder, current.manifest.dimension,
-                                           meta.get("params"), writable=True)
+            index = index_class(kind).load(
+                current.folder, current.manifest.dimension, meta.get("params"), writable=True
+            )
             index.remove(np.setdiff1d(np.arange(old_count), keep))
             index.add(vectors)
         else:  # "auto" crossed exact_max: the other type, from the same vectors
@@ -719,44 +790,66 @@ def _commit(
     fields = _carried_fields(current)
 
     def write_store_file(folder: Path) -> None:
-        write_store_update(folder / STORE_FILE, current.folder / STORE_FILE, keep.tolist(),
-                           articles, hashes)
+        write_store_update(
+            folder / STORE_FILE, current.folder / STORE_FILE, keep.tolist(), articles, hashes
+        )
 
     with _timer(timings, "write_s"):
         version_path, manifest = _write_version(
-            index_path, fields, index, lexical, write_store_file,
-            requested=requested, exact_max=exact_max,
+            index_path,
+            fields,
+            index,
+            lexical,
+            write_store_file,
+            requested=requested,
+            exact_max=exact_max,
         )
     return UpdateReport(
-        index_path=index_path, version_path=version_path, generation=manifest.generation,
-        article_count=count, index=manifest.data["index"],
-        seconds=time.perf_counter() - started, timings=timings, **report,
+        index_path=index_path,
+        version_path=version_path,
+        generation=manifest.generation,
+        article_count=count,
+        index=manifest.data["index"],
+        seconds=time.perf_counter() - started,
+        timings=timings,
+        **report,
     )
 
 
 def _refit(current: Engine, keep: np.ndarray, added_texts: Sequence[str]) -> LexicalModel:
     """Lexical statistics of the kept articles plus the added texts (same background)."""
     stored = current.store.titles_and_bodies()
-    texts = [article_text(Article(id="-", title=stored[r][0], body=stored[r][1]))
-             for r in keep.tolist()]
+    texts = [
+        article_text(Article(id="-", title=stored[r][0], body=stored[r][1])) for r in keep.tolist()
+    ]
     background = current.lexical.background if current.lexical is not None else ()
     return LexicalModel.fit([*texts, *added_texts], background)
 
 
 def _carried_fields(current: Engine) -> dict[str, Any]:
     """Manifest fields a new version keeps from the current one (model, recipe, settings)."""
-    return {key: current.manifest.data[key] for key in
-            ("model", "text_recipe_version", "lexical_version", "ranking", "rules")
-            if key in current.manifest.data}
+    return {
+        key: current.manifest.data[key]
+        for key in ("model", "text_recipe_version", "lexical_version", "ranking", "rules")
+        if key in current.manifest.data
+    }
 
 
 def _unchanged_report(
-    current: Engine, index_path: Path, report: dict[str, int], started: float,
+    current: Engine,
+    index_path: Path,
+    report: dict[str, int],
+    started: float,
     timings: dict[str, float],
 ) -> UpdateReport:
     base = {"embedded": 0, "cached": 0, **report}
     return UpdateReport(
-        index_path=index_path, version_path=None, generation=current.manifest.generation,
-        article_count=len(current.store), index=current.manifest.data.get("index", {}),
-        seconds=time.perf_counter() - started, timings=timings, **base,
+        index_path=index_path,
+        version_path=None,
+        generation=current.manifest.generation,
+        article_count=len(current.store),
+        index=current.manifest.data.get("index", {}),
+        seconds=time.perf_counter() - started,
+        timings=timings,
+        **base,
     )

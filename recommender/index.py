@@ -65,8 +65,9 @@ class VectorIndex(ABC):
         unknown = sorted(set(params) - set(cls.DEFAULTS))
         if unknown:
             known = ", ".join(sorted(cls.DEFAULTS)) or "none"
-            raise ValueError(f"unknown {cls.kind} index parameter(s) {', '.join(unknown)};"
-                             f" known: {known}")
+            raise ValueError(
+                f"unknown {cls.kind} index parameter(s) {', '.join(unknown)}; known: {known}"
+            )
         out: dict[str, Any] = {}
         for name, default in cls.DEFAULTS.items():
             value = params.get(name, default)
@@ -109,8 +110,12 @@ class VectorIndex(ABC):
     @classmethod
     @abstractmethod
     def load(
-        cls, folder: Path, dimension: int, params: Mapping[str, Any] | None = None,
-        *, writable: bool = False,
+        cls,
+        folder: Path,
+        dimension: int,
+        params: Mapping[str, Any] | None = None,
+        *,
+        writable: bool = False,
     ) -> VectorIndex:
         """Open from a version folder: memory-mapped read-only, or a private copy to change."""
 
@@ -125,8 +130,12 @@ class VectorIndex(ABC):
 
     def describe(self) -> dict[str, Any]:
         """Type, parameters and shape, for the manifest and ``info``."""
-        return {"type": self.kind, "approximate": self.approximate, "params": dict(self.params),
-                "rows": self.count}
+        return {
+            "type": self.kind,
+            "approximate": self.approximate,
+            "params": dict(self.params),
+            "rows": self.count,
+        }
 
     @staticmethod
     def _as_queries(queries: np.ndarray) -> np.ndarray:
@@ -155,8 +164,9 @@ class FlatIndex(VectorIndex):
 
     kind = "flat-ip"
 
-    def __init__(self, index: Any, params: Mapping[str, Any] | None = None,
-                 *, writable: bool = True) -> None:
+    def __init__(
+        self, index: Any, params: Mapping[str, Any] | None = None, *, writable: bool = True
+    ) -> None:
         super().__init__(params or {})
         self._index = index
         self._writable = writable
@@ -192,8 +202,12 @@ class FlatIndex(VectorIndex):
 
     @classmethod
     def load(
-        cls, folder: Path, dimension: int, params: Mapping[str, Any] | None = None,
-        *, writable: bool = False,
+        cls,
+        folder: Path,
+        dimension: int,
+        params: Mapping[str, Any] | None = None,
+        *,
+        writable: bool = False,
     ) -> FlatIndex:
         # IO_FLAG_MMAP_IFC maps the vectors of an IndexFlatCodes; plain IO_FLAG_MMAP does not
         # (faiss 1.15 reads a flat index fully into memory with it).
@@ -216,8 +230,9 @@ class SlottedIndex(VectorIndex):
 
     approximate = True
 
-    def __init__(self, index: Any, dead: np.ndarray, params: Mapping[str, Any],
-                 *, writable: bool = True) -> None:
+    def __init__(
+        self, index: Any, dead: np.ndarray, params: Mapping[str, Any], *, writable: bool = True
+    ) -> None:
         super().__init__(params)
         self._index: Any = index  # a faiss.IndexHNSWFlat or faiss.IndexIVFFlat
         self._writable = writable
@@ -298,8 +313,11 @@ class SlottedIndex(VectorIndex):
         return int(self._index.d)
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "slots": int(self._index.ntotal),
-                "dead": int(self._dead.sum())}
+        return {
+            **super().describe(),
+            "slots": int(self._index.ntotal),
+            "dead": int(self._dead.sum()),
+        }
 
     # ------------------------------------------------------------------ files
     def save(self, folder: Path) -> None:
@@ -312,8 +330,12 @@ class SlottedIndex(VectorIndex):
 
     @classmethod
     def load(
-        cls, folder: Path, dimension: int, params: Mapping[str, Any] | None = None,
-        *, writable: bool = False,
+        cls,
+        folder: Path,
+        dimension: int,
+        params: Mapping[str, Any] | None = None,
+        *,
+        writable: bool = False,
     ) -> SlottedIndex:
         folder = Path(folder)
         index = _read(folder / INDEX_FILE, 0 if writable else cls.MMAP_FLAGS)
@@ -326,8 +348,9 @@ class SlottedIndex(VectorIndex):
         return cls._wrap(index, dead, cls.resolve_params(params), writable=writable)
 
     @classmethod
-    def _wrap(cls, index: faiss.Index, dead: np.ndarray, params: Mapping[str, Any],
-              *, writable: bool) -> SlottedIndex:
+    def _wrap(
+        cls, index: faiss.Index, dead: np.ndarray, params: Mapping[str, Any], *, writable: bool
+    ) -> SlottedIndex:
         return cls(index, dead, params, writable=writable)
 
 
@@ -341,7 +364,10 @@ class HNSWIndex(SlottedIndex):
 
     kind = "hnsw"
     DEFAULTS: ClassVar[Mapping[str, float]] = {
-        "M": 32, "ef_construction": 64, "ef_search": 128, "max_dead_share": 0.2,
+        "M": 32,
+        "ef_construction": 64,
+        "ef_search": 128,
+        "max_dead_share": 0.2,
     }
     # The graph is read into memory; the vectors (its flat storage) are mapped.
     MMAP_FLAGS = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY

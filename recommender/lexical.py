@@ -86,8 +86,13 @@ class TermCounts:
 class LexicalModel:
     """Fitted TF-IDF statistics plus the corpus matrix."""
 
-    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, matrix: sp.csr_matrix,
-                 background: TermCounts | None = None) -> None:
+    def __init__(
+        self,
+        vocabulary: dict[str, int],
+        idf: np.ndarray,
+        matrix: sp.csr_matrix,
+        background: TermCounts | None = None,
+    ) -> None:
         self.vocabulary = vocabulary
         self.idf = idf
         self.matrix = matrix
@@ -107,8 +112,12 @@ class LexicalModel:
         documents = len(counts) + extra.documents
         freq = np.fromiter((df[t] for t in terms), dtype=np.float64, count=len(terms))
         idf = (np.log((1.0 + documents) / (1.0 + freq)) + 1.0).astype(np.float32)
-        model = cls(vocabulary, idf, sp.csr_matrix((0, len(vocabulary)), dtype=np.float32),
-                    extra if extra.documents else None)
+        model = cls(
+            vocabulary,
+            idf,
+            sp.csr_matrix((0, len(vocabulary)), dtype=np.float32),
+            extra if extra.documents else None,
+        )
         model.matrix = model._rows(counts)
         return model
 
@@ -151,8 +160,9 @@ class LexicalModel:
         m = self.matrix
         lo, hi = m.indptr[int(row)], m.indptr[int(row) + 1]
         # CSR rows hold sorted, unique columns: no need for intersect1d to sort them again
-        cols, both, q_pos = np.intersect1d(m.indices[lo:hi], query.indices, assume_unique=True,
-                                           return_indices=True)
+        cols, both, q_pos = np.intersect1d(
+            m.indices[lo:hi], query.indices, assume_unique=True, return_indices=True
+        )
         if len(cols) == 0:
             return []
         product = m.data[lo:hi][both] * query.data[q_pos]
@@ -172,9 +182,12 @@ class LexicalModel:
         np.save(folder / IDF_FILE, self.idf, allow_pickle=False)
         sp.save_npz(folder / MATRIX_FILE, self.matrix.tocsr(), compressed=False)
         if self.background.documents:
-            (folder / BACKGROUND_FILE).write_text(json.dumps(
-                {"documents": self.background.documents, "df": self.background.df},
-                ensure_ascii=False))
+            (folder / BACKGROUND_FILE).write_text(
+                json.dumps(
+                    {"documents": self.background.documents, "df": self.background.df},
+                    ensure_ascii=False,
+                )
+            )
 
     @classmethod
     def load(cls, folder: Path) -> LexicalModel:

@@ -46,8 +46,10 @@ class IndexLockedError(RuntimeError):
         self.index_path, self.pid, self.started = Path(index_path), pid, started
         holder = f"PID {pid}" if pid else "another process"
         since = f" (started {started})" if started else ""
-        super().__init__(f"index {index_path} is locked by {holder}{since}: one writer at a"
-                         " time; wait for it or use --wait SECONDS")
+        super().__init__(
+            f"index {index_path} is locked by {holder}{since}: one writer at a"
+            " time; wait for it or use --wait SECONDS"
+        )
 
 
 @dataclass(frozen=True)
@@ -162,9 +164,7 @@ def _remove_leftovers(index_path: Path, vdir: Path) -> None:
             path.unlink()
 
 
-def write_index_version(
-    index_path: Path, fill: Callable[[Path], dict[str, Any]]
-) -> Path:
+def write_index_version(index_path: Path, fill: Callable[[Path], dict[str, Any]]) -> Path:
     """Create a new version of ``index_path`` and switch to it atomically.
 
     ``fill(folder)`` writes the data files into ``folder`` and returns the manifest fields;

@@ -118,7 +118,10 @@ class Ranker:
         else:
             reference, symmetric = now, False
         recency, age = recency_scores(
-            cols.timestamps[rows], reference, s.half_life_days, symmetric=symmetric,
+            cols.timestamps[rows],
+            reference,
+            s.half_life_days,
+            symmetric=symmetric,
             evergreen=self.evergreen(s.evergreen_tag)[rows],
         )
         same_category = category_scores(cols.categories[rows], source.category)
@@ -128,13 +131,32 @@ class Ranker:
         else:
             lexical = np.zeros(len(rows))
         total, parts = combine(
-            {"similarity": cosine, "lexical": lexical, "recency": recency,
-             "category": same_category, "tags": tags},
-            {"similarity": s.weight_similarity, "lexical": s.weight_lexical,
-             "recency": s.weight_recency, "category": s.weight_category, "tags": s.weight_tags},
+            {
+                "similarity": cosine,
+                "lexical": lexical,
+                "recency": recency,
+                "category": same_category,
+                "tags": tags,
+            },
+            {
+                "similarity": s.weight_similarity,
+                "lexical": s.weight_lexical,
+                "recency": s.weight_recency,
+                "category": s.weight_category,
+                "tags": s.weight_tags,
+            },
         )
-        return _Scored(rows, cosine, total, parts, lexical, age, same_category, shared,
-                       "source" if symmetric else "now")
+        return _Scored(
+            rows,
+            cosine,
+            total,
+            parts,
+            lexical,
+            age,
+            same_category,
+            shared,
+            "source" if symmetric else "now",
+        )
 
     def _why(self, sc: _Scored, i: int, source: Source, notes: dict[str, Any]) -> dict[str, Any]:
         terms: list[str] = []
@@ -207,15 +229,17 @@ class Ranker:
         cols = self.columns
         n = len(cols.ids)
         excluded_rows = {r for r in (self.row_of(i) for i in exclude) if r is not None}
-        blocked_rows = {r for r in (self.row_of(i) for i in self.rules.banned_for(source.id))
-                        if r is not None}
+        blocked_rows = {
+            r for r in (self.row_of(i) for i in self.rules.banned_for(source.id)) if r is not None
+        }
         banned = excluded_rows | blocked_rows
         if source.row is not None:
             banned.add(source.row)
         fsrc = FilterSource(source.timestamp, source.category, source.language, source.tags)
         hard, hard_notes = hard_mask(cols, fsrc, settings, self.rules.block_categories)
-        soft, soft_notes = soft_mask(cols, fsrc, settings, now=now,
-                                     evergreen=self.evergreen(settings.evergreen_tag))
+        soft, soft_notes = soft_mask(
+            cols, fsrc, settings, now=now, evergreen=self.evergreen(settings.evergreen_tag)
+        )
         mask = hard if soft is None else (soft if hard is None else hard & soft)
         notes = {"filters": hard_notes + soft_notes} if hard_notes or soft_notes else {}
         banned_arr = np.fromiter(banned, dtype=np.int64, count=len(banned))
@@ -243,8 +267,9 @@ class Ranker:
                     why["mmr_penalty"] = round(mmr, 6)
                 results.append(Ranked(int(sc.rows[pos]), float(sc.total[pos]), why))
         if len(results) < k and settings.fallback:
-            results += self._fallback(source, k - len(results), settings, hard, banned, results,
-                                      now)
+            results += self._fallback(
+                source, k - len(results), settings, hard, banned, results, now
+            )
         return self._apply_pins(source, results, k, settings, excluded_rows | blocked_rows, now)
 
     def _retrieve_and_select(
@@ -352,8 +377,11 @@ class Ranker:
         """Which copy of a story to show: the canonical one, else the newest, else the best."""
         row = sc.rows[pos]
         stamp = self.columns.timestamps[row]
-        return (bool(self.columns.canonical[row]), -np.inf if np.isnan(stamp) else stamp,
-                float(sc.total[pos]))
+        return (
+            bool(self.columns.canonical[row]),
+            -np.inf if np.isnan(stamp) else stamp,
+            float(sc.total[pos]),
+        )
 
     def _fallback(
         self,
@@ -388,13 +416,19 @@ class Ranker:
                     continue
                 vec = self.index.vectors(np.array([row]))[0]
                 me = (vec, cols.norm_titles[row], float(cols.timestamps[row]))
-                if s.dedupe and self._is_copy(me, np.array(taken_vecs), taken_titles,
-                                              np.array(taken_stamps), s).any():
+                if (
+                    s.dedupe
+                    and self._is_copy(
+                        me, np.array(taken_vecs), taken_titles, np.array(taken_stamps), s
+                    ).any()
+                ):
                     continue
-                sc = self._score(np.array([row]), np.array([float(vec @ source.vector)]), source,
-                                 s, now)
-                out.append(Ranked(row, float(sc.total[0]), self._why(sc, 0, source,
-                                                                     {"fallback": kind})))
+                sc = self._score(
+                    np.array([row]), np.array([float(vec @ source.vector)]), source, s, now
+                )
+                out.append(
+                    Ranked(row, float(sc.total[0]), self._why(sc, 0, source, {"fallback": kind}))
+                )
                 taken.add(row)
                 taken_vecs.append(vec)
                 taken_titles.append(cols.norm_titles[row])

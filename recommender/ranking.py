@@ -117,7 +117,9 @@ class RankingSettings:
         return dataclasses.replace(self, **options)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, strict: bool = False) -> RankingSettings:
@@ -214,7 +216,9 @@ def combine(
     components: Mapping[str, np.ndarray], weights: Mapping[str, float]
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Weighted sum of normalized components: (total, each component's contribution)."""
-    contributions = {name: weights[name] * np.asarray(values) for name, values in components.items()}
+    contributions = {
+        name: weights[name] * np.asarray(values) for name, values in components.items()
+    }
     total = np.sum(list(contributions.values()), axis=0)
     return total, contributions
 

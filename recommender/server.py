@@ -78,10 +78,19 @@ class ServeSettings:
         if isinstance(self.cors_origins, str):
             object.__setattr__(self, "cors_origins", (self.cors_origins,))
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
-        if min(self.cache_max_age, self.max_body_bytes - 1, self.reload_interval,
-               self.compute_threads) < 0:
-            raise ValueError("cache_max_age, max_body_bytes, reload_interval and compute_threads"
-                             " must be positive")
+        if (
+            min(
+                self.cache_max_age,
+                self.max_body_bytes - 1,
+                self.reload_interval,
+                self.compute_threads,
+            )
+            < 0
+        ):
+            raise ValueError(
+                "cache_max_age, max_body_bytes, reload_interval and compute_threads"
+                " must be positive"
+            )
 
 
 def serve_settings(section: Mapping[str, Any], *, source: str = "<config>") -> ServeSettings:
@@ -119,6 +128,7 @@ def _coercer(tp: Any) -> tuple[Callable[[list[str]], Any], dict[str, Any]]:
 
         return optional, {**schema, "nullable": True}
     if origin in (tuple, list, frozenset, set):
+
         def many(values: list[str]) -> tuple[str, ...]:
             return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
 
@@ -133,6 +143,7 @@ def _coercer(tp: Any) -> tuple[Callable[[list[str]], Any], dict[str, Any]]:
         return parse
 
     if origin is typing.Literal:
+
         def choice(text: str) -> Any:
             if text not in args:
                 raise ValueError(f"expected one of {', '.join(map(str, args))}, got {text!r}")
@@ -144,6 +155,7 @@ def _coercer(tp: Any) -> tuple[Callable[[list[str]], Any], dict[str, Any]]:
     if tp is int:
         return one(int), {"type": "integer"}
     if tp is float:
+
         def finite(text: str) -> float:
             value = float(text)
             if value != value or value in (float("inf"), float("-inf")):
@@ -272,8 +284,12 @@ class EngineHolder:
             self._served = served  # one reference assignment: atomic for readers
             self.reloads += 1
             self.last_error = None
-            log.info("index %s: now serving %s (was %s)", self.path,
-                     served.engine.manifest.version_id, old)
+            log.info(
+                "index %s: now serving %s (was %s)",
+                self.path,
+                served.engine.manifest.version_id,
+                old,
+            )
             # `old` is not closed: requests that started on it may still be reading. Its
             # SQLite connection closes when the last of them drops the reference.
         finally:
@@ -370,8 +386,13 @@ def create_app(
     )
     options = ranking_options()
     option_params = [
-        {"name": name, "in": "query", "required": False, "schema": schema,
-         "description": "Ranking option (see RankingSettings); overrides the index's setting."}
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": schema,
+            "description": "Ranking option (see RankingSettings); overrides the index's setting.",
+        }
         for name, (_, schema) in options.items()
     ]
     widget = resources.files("recommender").joinpath("static/widget.js").read_bytes()
@@ -423,8 +444,11 @@ def create_app(
     def split_ids(values: list[str]) -> list[str]:
         return [p.strip() for v in values for p in v.split(",") if p.strip()]
 
-    @app.get("/related/{article_id:path}", summary="Read-more list of an indexed article",
-             openapi_extra={"parameters": option_params})
+    @app.get(
+        "/related/{article_id:path}",
+        summary="Read-more list of an indexed article",
+        openapi_extra={"parameters": option_params},
+    )
     def related(
         request: Request,
         article_id: str,
@@ -437,8 +461,15 @@ def create_app(
         if article_id not in engine:
             raise HTTPException(404, f"no article with id {article_id!r} in this index")
         excluded = split_ids(exclude)
-        etag = _etag(served.fingerprint, "related", article_id, k, sorted(excluded), parsed,
-                     clock_part(engine, parsed))
+        etag = _etag(
+            served.fingerprint,
+            "related",
+            article_id,
+            k,
+            sorted(excluded),
+            parsed,
+            clock_part(engine, parsed),
+        )
         headers = {"ETag": etag, "Cache-Control": cache_control}
         if _matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
@@ -450,12 +481,16 @@ def create_app(
             raise HTTPException(422, str(exc)) from None
         return _json({"id": article_id, "results": [r.to_dict() for r in results]}, headers)
 
-    @app.post("/related", summary="Read-more list of a draft article (not in the index)",
-              openapi_extra={"parameters": option_params})
+    @app.post(
+        "/related",
+        summary="Read-more list of a draft article (not in the index)",
+        openapi_extra={"parameters": option_params},
+    )
     def related_draft(
         request: Request,
-        article: dict[str, Any] = Body(..., examples=[DRAFT_EXAMPLE],
-                                       description="An article object: title required."),
+        article: dict[str, Any] = Body(
+            ..., examples=[DRAFT_EXAMPLE], description="An article object: title required."
+        ),
         k: int = Query(5, ge=1, le=K_MAX),
         exclude: list[str] = Query([]),
     ) -> Response:
@@ -468,8 +503,9 @@ def create_app(
             raise HTTPException(503, f"draft queries need the index's model: {exc}") from None
         except ValueError as exc:  # InputError included: names the field at fault
             raise HTTPException(422, str(exc)) from None
-        return _json({"id": None, "results": [r.to_dict() for r in results]},
-                     {"Cache-Control": "no-store"})
+        return _json(
+            {"id": None, "results": [r.to_dict() for r in results]}, {"Cache-Control": "no-store"}
+        )
 
     @app.get("/articles/{article_id:path}", summary="One indexed article")
     def article(request: Request, article_id: str) -> Response:

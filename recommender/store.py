@@ -38,8 +38,10 @@ CREATE TABLE articles (
 """
 
 
-COLUMNS = ("row, id, title, body, url, published_at, category, tags, language, metadata,"
-           " text_hash, evergreen, canonical")
+COLUMNS = (
+    "row, id, title, body, url, published_at, category, tags, language, metadata,"
+    " text_hash, evergreen, canonical"
+)
 
 
 def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[str]) -> None:
@@ -67,8 +69,9 @@ def write_store_update(
         db.executescript(SCHEMA)
         db.execute("ATTACH DATABASE ? AS previous", (str(previous),))  # only read
         db.execute("CREATE TEMP TABLE keep (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
-        db.executemany("INSERT INTO keep VALUES (?, ?)",
-                       ((int(old), new) for new, old in enumerate(keep_rows)))
+        db.executemany(
+            "INSERT INTO keep VALUES (?, ?)", ((int(old), new) for new, old in enumerate(keep_rows))
+        )
         fields = COLUMNS.replace("row, ", "")
         db.execute(
             f"INSERT INTO articles ({COLUMNS}) SELECT keep.new, {fields} FROM previous.articles"

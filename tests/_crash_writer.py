@@ -34,8 +34,12 @@ KINDS = ("flat-ip", "hnsw")
 
 def state_a() -> list[Article]:
     rng = np.random.default_rng(7)
-    return [make_article(f"a{i:02d}", f"Story {i}", " ".join(rng.choice(WORDS, 8)),
-                         category=f"c{i % 4}") for i in range(60)]
+    return [
+        make_article(
+            f"a{i:02d}", f"Story {i}", " ".join(rng.choice(WORDS, 8)), category=f"c{i % 4}"
+        )
+        for i in range(60)
+    ]
 
 
 UPSERT = [  # state A -> B: three changed, three new

@@ -31,12 +31,16 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the real command line (``recommender ...``) in ``cwd``."""
     return subprocess.run(
         [*COMMAND, *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
-def http(url: str, body: Any = None, headers: dict[str, str] | None = None
-         ) -> tuple[int, dict[str, str], bytes]:
+def http(
+    url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of a request; HTTP errors are answers, not exceptions."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, headers=dict(headers or {}))
@@ -55,9 +59,10 @@ def serve_process(index: Path, cwd: Path, *extra: str, timeout: float = 90) -> I
     port = free_port()
     log = (cwd / f"serve-{port}.log").open("w+")
     process = subprocess.Popen(
-        [*COMMAND, "serve", "--index", str(index),
-         "--port", str(port), *extra],
-        cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+        [*COMMAND, "serve", "--index", str(index), "--port", str(port), *extra],
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

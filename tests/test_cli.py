@@ -16,14 +16,36 @@ from .conftest import FakeEncoder, write_jsonl
 runner = CliRunner()
 
 RECORDS = [
-    {"id": "vote-1", "title": "Election campaign opens", "body": "voters election ballot",
-     "published_at": "2025-01-01", "category": "politics", "url": "https://x/vote-1"},
-    {"id": "vote-2", "title": "Election debate", "body": "election debate voters ballot",
-     "published_at": "2025-01-10", "category": "politics", "tags": ["election"]},
-    {"id": "ball-1", "title": "Club wins derby", "body": "football goal derby",
-     "published_at": "2025-01-05", "category": "sport"},
-    {"id": "space-1", "title": "Rocket launch", "body": "rocket orbit mars",
-     "published_at": "2025-03-01", "category": "science"},
+    {
+        "id": "vote-1",
+        "title": "Election campaign opens",
+        "body": "voters election ballot",
+        "published_at": "2025-01-01",
+        "category": "politics",
+        "url": "https://x/vote-1",
+    },
+    {
+        "id": "vote-2",
+        "title": "Election debate",
+        "body": "election debate voters ballot",
+        "published_at": "2025-01-10",
+        "category": "politics",
+        "tags": ["election"],
+    },
+    {
+        "id": "ball-1",
+        "title": "Club wins derby",
+        "body": "football goal derby",
+        "published_at": "2025-01-05",
+        "category": "sport",
+    },
+    {
+        "id": "space-1",
+        "title": "Rocket launch",
+        "body": "rocket orbit mars",
+        "published_at": "2025-03-01",
+        "category": "science",
+    },
 ]
 
 
@@ -63,13 +85,32 @@ def test_related_json_shape(index: Path) -> None:
     assert first["id"] == "vote-2"
     assert set(first) == {"id", "title", "url", "published_at", "category", "tags", "score", "why"}
     assert first["tags"] == ["election"] and first["published_at"].startswith("2025-01-10")
-    assert set(first["why"]["contributions"]) == {"similarity", "lexical", "recency", "category", "tags"}
+    assert set(first["why"]["contributions"]) == {
+        "similarity",
+        "lexical",
+        "recency",
+        "category",
+        "tags",
+    }
 
 
 def test_related_table_and_options(index: Path) -> None:
     result = runner.invoke(
-        app, ["related", "vote-1", "--index", str(index), "-k", "3", "-x", "vote-2",
-              "--half-life", "7", "--recency-reference", "now"],
+        app,
+        [
+            "related",
+            "vote-1",
+            "--index",
+            str(index),
+            "-k",
+            "3",
+            "-x",
+            "vote-2",
+            "--half-life",
+            "7",
+            "--recency-reference",
+            "now",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Read more: Election campaign opens" in result.output
@@ -78,8 +119,19 @@ def test_related_table_and_options(index: Path) -> None:
 
 def test_query_title_body_and_file(tmp_path: Path, index: Path) -> None:
     result = runner.invoke(
-        app, ["query", "--index", str(index), "--title", "Ballot count", "--body",
-              "election voters", "-k", "1", "--json"],
+        app,
+        [
+            "query",
+            "--index",
+            str(index),
+            "--title",
+            "Ballot count",
+            "--body",
+            "election voters",
+            "-k",
+            "1",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -88,7 +88,11 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen(
         [sys.executable, "-m", "tests._crash_writer", str(index)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
     )
     assert server.stdin is not None and server.stdout is not None
     assert server.stdout.readline().strip() == "ready"
@@ -131,5 +135,7 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
     assert not list(versions_dir(index).glob("*.tmp"))
     assert not list(index.parent.glob(f".{index.name}.link-*"))
     assert len(list(versions_dir(index).iterdir())) == 2
-    print(f"states after {KILLS} kills: {dict(seen)}; seen by readers during writes: "
-          f"{dict(during)}; kills that left a staging folder: {staging_left}")
+    print(
+        f"states after {KILLS} kills: {dict(seen)}; seen by readers during writes: "
+        f"{dict(during)}; kills that left a staging folder: {staging_left}"
+    )

@@ -37,7 +37,11 @@ def test_round_trip(built: Path, small_corpus: list[Article]) -> None:
     assert info["format_version"] == FORMAT_VERSION
     manifest = json.loads((built / "manifest.json").read_text())
     assert set(manifest["files"]) == {
-        "index.faiss", "store.sqlite", "lexical-vocab.json", "lexical-idf.npy", "lexical-matrix.npz"
+        "index.faiss",
+        "store.sqlite",
+        "lexical-vocab.json",
+        "lexical-idf.npy",
+        "lexical-matrix.npz",
     }
     assert manifest["text_recipe_version"] == 1 and manifest["article_count"] == 7
 
@@ -53,7 +57,13 @@ def test_related_topics_k_and_never_self(built: Path) -> None:
             assert aid not in [r.id for r in results]
             assert len({r.id for r in results}) == k
             for r in results:
-                assert set(r.why["contributions"]) == {"similarity", "lexical", "recency", "category", "tags"}
+                assert set(r.why["contributions"]) == {
+                    "similarity",
+                    "lexical",
+                    "recency",
+                    "category",
+                    "tags",
+                }
                 assert r.score == pytest.approx(sum(r.why["contributions"].values()), abs=1e-5)
     # more than exist: all the others, no more
     assert len(engine.related("vote-1", k=50)) == 6
@@ -68,9 +78,16 @@ def test_exclude_and_options(built: Path) -> None:
     results = engine.related("vote-1", k=2, exclude=["vote-2", "unknown-id"])
     assert [r.id for r in results][0] == "vote-3"
     assert "vote-2" not in [r.id for r in results]
-    rec = engine.related("vote-1", k=6, weight_similarity=0.0, weight_category=0.0,
-                         weight_recency=1.0, weight_lexical=0.0, weight_tags=0.0,
-                         half_life_days=10)
+    rec = engine.related(
+        "vote-1",
+        k=6,
+        weight_similarity=0.0,
+        weight_category=0.0,
+        weight_recency=1.0,
+        weight_lexical=0.0,
+        weight_tags=0.0,
+        half_life_days=10,
+    )
     # pure recency against the source date (2025-01-01): nearest dates first
     assert [r.id for r in rec][:3] == ["ball-1", "vote-2", "ball-2"]
     with pytest.raises(ValueError, match="unknown ranking option"):

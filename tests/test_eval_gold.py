@@ -25,8 +25,10 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_jsonl_and_csv_read_alike(tmp_path: Path) -> None:
-    jsonl = write(tmp_path / "g.jsonl", '{"id": "a", "related": ["b", "c"]}\n\n'
-                                        '{"id": "d", "related": ["a"]}\n')
+    jsonl = write(
+        tmp_path / "g.jsonl",
+        '{"id": "a", "related": ["b", "c"]}\n\n{"id": "d", "related": ["a"]}\n',
+    )
     csv = write(tmp_path / "g.csv", "id,related_id\na,b\nd,a\na,c\n")
     assert load_gold(jsonl).as_dict() == {"a": ["b", "c"], "d": ["a"]}
     gold = load_gold(csv)
@@ -37,18 +39,30 @@ def test_jsonl_and_csv_read_alike(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "expected"),
     [
-        ("g.jsonl", '{"id": "a", "related": ["b"]}\n{"id": "b", "related": [\n',
-         "g.jsonl:2: malformed JSON"),
+        (
+            "g.jsonl",
+            '{"id": "a", "related": ["b"]}\n{"id": "b", "related": [\n',
+            "g.jsonl:2: malformed JSON",
+        ),
         ("g.jsonl", '{"related": ["b"]}\n', "g.jsonl:1: field 'id': missing"),
-        ("g.jsonl", '\n{"id": "a", "related": "b"}\n',
-         "g.jsonl:2: field 'related': expected a list of ids, got str"),
+        (
+            "g.jsonl",
+            '\n{"id": "a", "related": "b"}\n',
+            "g.jsonl:2: field 'related': expected a list of ids, got str",
+        ),
         ("g.jsonl", '{"id": "a"}\n', "g.jsonl:1: field 'related': missing"),
         ("g.jsonl", '{"id": "a", "related": []}\n', "g.jsonl:1: field 'related': no related ids"),
         ("g.jsonl", '{"id": "a", "related": ["a"]}\n', "g.jsonl:1: field 'related': 'a' lists"),
-        ("g.jsonl", '{"id": "a", "related": [1.5]}\n',
-         "g.jsonl:1: field 'related': expected an id (string), got float"),
-        ("g.jsonl", '{"id": "a", "related": ["b"]}\n{"id": "a", "related": ["c"]}\n',
-         "g.jsonl:2: field 'id': duplicate id 'a' (first on line 1)"),
+        (
+            "g.jsonl",
+            '{"id": "a", "related": [1.5]}\n',
+            "g.jsonl:1: field 'related': expected an id (string), got float",
+        ),
+        (
+            "g.jsonl",
+            '{"id": "a", "related": ["b"]}\n{"id": "a", "related": ["c"]}\n',
+            "g.jsonl:2: field 'id': duplicate id 'a' (first on line 1)",
+        ),
         ("g.jsonl", '["a", "b"]\n', "g.jsonl:1: expected an object"),
         ("g.jsonl", "  \n\n", "g.jsonl: gold file is empty"),
         ("g.csv", "", "g.csv: gold file is empty"),
@@ -65,8 +79,10 @@ def test_errors_name_file_line_field(tmp_path: Path, name: str, text: str, expec
 
 
 def test_unknown_ids_are_named(tmp_path: Path) -> None:
-    path = write(tmp_path / "g.jsonl", '{"id": "a", "related": ["b"]}\n'
-                                       '{"id": "c", "related": ["a", "ghost", "phantom"]}\n')
+    path = write(
+        tmp_path / "g.jsonl",
+        '{"id": "a", "related": ["b"]}\n{"id": "c", "related": ["a", "ghost", "phantom"]}\n',
+    )
     with pytest.raises(InputError) as info:
         load_gold(path, known_ids={"a", "b", "c"})
     message = str(info.value)
@@ -97,14 +113,22 @@ def test_eval_gold_hand_computed(tmp_path: Path, index: Path) -> None:
     assert lists["vote-2"] == ["vote-1", "vote-3"]
     assert lists["space-1"][0] == "space-2" and "ball-1" not in lists["space-1"]
     assert "space-2" not in lists["ball-1"]
-    gold = write(tmp_path / "gold.jsonl", "\n".join(json.dumps(g) for g in [
-        {"id": "vote-1", "related": ["vote-2", "vote-3"]},  # both found: recall 1, RR 1
-        {"id": "vote-2", "related": ["vote-3"]},            # at rank 2: recall 1, RR 1/2
-        {"id": "space-1", "related": ["space-2", "ball-1"]},  # one of two: recall 1/2, RR 1
-        {"id": "ball-1", "related": ["space-2"]},           # not in top 2: recall 0, RR 0
-    ]) + "\n")
-    result = runner.invoke(app, ["eval", "gold", "--index", str(index), "--gold", str(gold),
-                                 "-k", "2", "--json"])
+    gold = write(
+        tmp_path / "gold.jsonl",
+        "\n".join(
+            json.dumps(g)
+            for g in [
+                {"id": "vote-1", "related": ["vote-2", "vote-3"]},  # both found: recall 1, RR 1
+                {"id": "vote-2", "related": ["vote-3"]},  # at rank 2: recall 1, RR 1/2
+                {"id": "space-1", "related": ["space-2", "ball-1"]},  # one of two: recall 1/2, RR 1
+                {"id": "ball-1", "related": ["space-2"]},  # not in top 2: recall 0, RR 0
+            ]
+        )
+        + "\n",
+    )
+    result = runner.invoke(
+        app, ["eval", "gold", "--index", str(index), "--gold", str(gold), "-k", "2", "--json"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["recall@2"] == pytest.approx((1 + 1 + 0.5 + 0) / 4, abs=1e-4)
@@ -115,8 +139,9 @@ def test_eval_gold_hand_computed(tmp_path: Path, index: Path) -> None:
     assert 0 < props["coverage"] <= 1
     assert data["gold_sources"] == 4
 
-    table = runner.invoke(app, ["eval", "gold", "--index", str(index), "--gold", str(gold),
-                                "-k", "2"])
+    table = runner.invoke(
+        app, ["eval", "gold", "--index", str(index), "--gold", str(gold), "-k", "2"]
+    )
     assert table.exit_code == 0, table.output
     assert "recall@2" in table.output and "catalog coverage" in table.output
 

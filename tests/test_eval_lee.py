@@ -62,8 +62,11 @@ def test_eval_lee_cli_json(monkeypatch: pytest.MonkeyPatch) -> None:
     assert data["pairs"] == 1225 and data["reference_pearson"] == {"LSA": 0.6, "ESA": 0.72}
     assert {"pearson", "spearman", "ndcg@5", "ndcg@10"} <= set(data)
     assert data["options"]["dedupe"] is False and data["options"]["weight_lexical"] == 0.0
-    assert all(v == 0 for k, v in data["settings"].items()
-               if k.startswith("weight_") and k != "weight_similarity")
+    assert all(
+        v == 0
+        for k, v in data["settings"].items()
+        if k.startswith("weight_") and k != "weight_similarity"
+    )
 
 
 def test_eval_lee_bad_option_is_one_line() -> None:

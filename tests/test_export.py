@@ -20,18 +20,48 @@ from .conftest import FakeEncoder, make_article
 
 def corpus(changed_title: str = "Election debate", drop: str | None = None) -> list[Article]:
     articles = [
-        make_article("vote-1", "Election campaign opens", "voters candidates election ballot",
-                     published_at="2025-01-01", category="politics"),
-        make_article("vote-2", changed_title, "candidates election debate ballot voters",
-                     published_at="2025-01-10", category="politics"),
-        make_article("world/summit", "Summit talks", "leaders summit talks trade",
-                     published_at="2025-02-01", category="world"),
-        make_article("world/summit-2", "Summit ends", "leaders summit trade deal",
-                     published_at="2025-02-02", category="world"),
-        make_article("ball-1", "Club wins derby", "football goal derby striker club",
-                     published_at="2025-01-05", category="sport"),
-        make_article("ball-2", "Striker injured", "football striker injury club goal",
-                     published_at="2025-02-01", category="sport"),
+        make_article(
+            "vote-1",
+            "Election campaign opens",
+            "voters candidates election ballot",
+            published_at="2025-01-01",
+            category="politics",
+        ),
+        make_article(
+            "vote-2",
+            changed_title,
+            "candidates election debate ballot voters",
+            published_at="2025-01-10",
+            category="politics",
+        ),
+        make_article(
+            "world/summit",
+            "Summit talks",
+            "leaders summit talks trade",
+            published_at="2025-02-01",
+            category="world",
+        ),
+        make_article(
+            "world/summit-2",
+            "Summit ends",
+            "leaders summit trade deal",
+            published_at="2025-02-02",
+            category="world",
+        ),
+        make_article(
+            "ball-1",
+            "Club wins derby",
+            "football goal derby striker club",
+            published_at="2025-01-05",
+            category="sport",
+        ),
+        make_article(
+            "ball-2",
+            "Striker injured",
+            "football striker injury club goal",
+            published_at="2025-02-01",
+            category="sport",
+        ),
     ]
     return [a for a in articles if a.id != drop]
 
@@ -47,15 +77,22 @@ def engine(tmp_path: Path) -> Engine:
 
 
 def mtimes(folder: Path) -> dict[str, int]:
-    return {str(p.relative_to(folder)): p.stat().st_mtime_ns
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()
+    }
 
 
 @pytest.mark.parametrize(
     "article_id, name",
-    [("plain-id_1.x~", "plain-id_1.x~"), ("world/summit", "world%2Fsummit"),
-     ("a b&c?", "a+b%26c%3F"), ("Zürich", "Z%C3%BCrich"), (".hidden", "%2Ehidden"),
-     ("..", "%2E."), ("100%", "100%25")],
+    [
+        ("plain-id_1.x~", "plain-id_1.x~"),
+        ("world/summit", "world%2Fsummit"),
+        ("a b&c?", "a+b%26c%3F"),
+        ("Zürich", "Z%C3%BCrich"),
+        (".hidden", "%2Ehidden"),
+        ("..", "%2E."),
+        ("100%", "100%25"),
+    ],
 )
 def test_safe_name_is_hugo_urlquery_and_reversible(article_id: str, name: str) -> None:
     assert safe_name(article_id) == name
@@ -76,8 +113,10 @@ def test_json_layout(tmp_path: Path, engine: Engine) -> None:
     files = sorted(p.name for p in (out / "related").iterdir())
     assert files == sorted(f"{safe_name(a.id)}.json" for a in corpus())
     one = json.loads((out / "related" / "world%2Fsummit.json").read_text())
-    assert one == {"id": "world/summit",
-                   "results": [r.to_dict() for r in engine.related("world/summit", k=2)]}
+    assert one == {
+        "id": "world/summit",
+        "results": [r.to_dict() for r in engine.related("world/summit", k=2)],
+    }
     assert one["results"][0]["id"] == "world/summit-2"
     combined = json.loads((out / "related.json").read_text())
     assert list(combined) == sorted(a.id for a in corpus())
@@ -89,7 +128,8 @@ def test_hugo_and_jekyll_layouts(tmp_path: Path, engine: Engine) -> None:
     data = tmp_path / "hugo" / "data" / "related"
     assert report.written == 6 and len(list(data.iterdir())) == 6
     assert sorted(mtimes(tmp_path / "hugo")) == sorted(
-        f"data/related/{safe_name(a.id)}.json" for a in corpus())
+        f"data/related/{safe_name(a.id)}.json" for a in corpus()
+    )
     summit = json.loads((data / "world%2Fsummit.json").read_text())
     assert summit["id"] == "world/summit" and len(summit["results"]) == 3
     report = export(engine, tmp_path / "jekyll", format="jekyll", k=3)
@@ -120,8 +160,11 @@ def test_changed_article_rewrites_only_affected_files(tmp_path: Path) -> None:
     after = mtimes(out)
     changed = {name for name in after if after[name] != before[name]}
     lists = dict(engine.related_many(None, 2))
-    expected = {f"data/related/{safe_name(aid)}.json" for aid, results in lists.items()
-                if aid == "vote-2" or "vote-2" in [r.id for r in results]}
+    expected = {
+        f"data/related/{safe_name(aid)}.json"
+        for aid, results in lists.items()
+        if aid == "vote-2" or "vote-2" in [r.id for r in results]
+    }
     assert changed == expected and 1 < len(changed) < 6
     assert report.written == len(changed) and report.unchanged == 6 - len(changed)
 
@@ -160,8 +203,17 @@ def test_bad_arguments(tmp_path: Path, engine: Engine) -> None:
 
 def test_cli_export(tmp_path: Path, engine: Engine) -> None:
     runner = CliRunner()
-    args = ["export", "--index", str(engine.path), "--out", str(tmp_path / "site"),
-            "--format", "hugo", "-k", "2"]
+    args = [
+        "export",
+        "--index",
+        str(engine.path),
+        "--out",
+        str(tmp_path / "site"),
+        "--format",
+        "hugo",
+        "-k",
+        "2",
+    ]
     result = runner.invoke(cli_app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)

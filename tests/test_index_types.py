@@ -103,8 +103,10 @@ def test_recall_against_exact_at_20k(kind: str, params: dict[str, int]) -> None:
 def corpus(n: int, seed: int = 0) -> list:
     rng = np.random.default_rng(seed)
     words = [f"w{i}" for i in range(60)]
-    return [make_article(f"a{i}", f"t{i}", " ".join(rng.choice(words, 8)), category=f"c{i % 3}")
-            for i in range(n)]
+    return [
+        make_article(f"a{i}", f"t{i}", " ".join(rng.choice(words, 8)), category=f"c{i % 3}")
+        for i in range(n)
+    ]
 
 
 def manifest(index: Path) -> dict:
@@ -122,8 +124,13 @@ def test_engine_chooses_type_by_size_and_switches_when_it_grows(tmp_path: Path) 
     assert engine.info()["index"]["params"]["M"] == 32
     Engine.remove([a.id for a in articles[:20]], index)  # 40 <= 45: exact again
     assert manifest(index)["index_type"] == "flat-ip"
-    forced = Engine.build(articles, tmp_path / "forced", encoder=FakeEncoder(),
-                          index_type="ivf", index_params={"nprobe": 4})
+    forced = Engine.build(
+        articles,
+        tmp_path / "forced",
+        encoder=FakeEncoder(),
+        index_type="ivf",
+        index_params={"nprobe": 4},
+    )
     assert forced.index["type"] == "ivf" and forced.index["params"]["nprobe"] == 4
     assert forced.index["params"]["nlist"] == 0 and forced.index["cells"] == 1  # auto: 60 // 39
     with pytest.raises(ValueError, match="unknown index type"):
@@ -158,12 +165,20 @@ def test_approximate_matches_exact_on_a_small_corpus(tmp_path: Path) -> None:
 def test_tombstones_k_guarantee_and_compaction(tmp_path: Path, kind: str) -> None:
     index = tmp_path / "idx"
     articles = corpus(300)
-    Engine.build(articles, index, encoder=FakeEncoder(), index_type=kind,
-                 index_params={"max_dead_share": 0.2})
+    Engine.build(
+        articles,
+        index,
+        encoder=FakeEncoder(),
+        index_type=kind,
+        index_params={"max_dead_share": 0.2},
+    )
     gone = [a.id for a in articles[:40]]
     Engine.remove(gone, index)
-    Engine.upsert([make_article("a50", "t50", "completely rewritten words here")], index,
-                  encoder=FakeEncoder())
+    Engine.upsert(
+        [make_article("a50", "t50", "completely rewritten words here")],
+        index,
+        encoder=FakeEncoder(),
+    )
     data = manifest(index)["index"]
     assert (data["rows"], data["slots"], data["dead"]) == (260, 301, 41)
     assert (index / TOMBSTONES_FILE).exists()

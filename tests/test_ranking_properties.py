@@ -148,7 +148,7 @@ def test_k_guarantee_and_safety(corpus, opts, k, data) -> None:  # type: ignore[
     if dedupe:
         s = engine.settings
         for i, a in enumerate(got):
-            for b in [*got[i + 1:], src.id]:
+            for b in [*got[i + 1 :], src.id]:
                 cos = float(vectors[a] @ vectors[b])
                 assert cos < s.dedupe_threshold, (a, b, cos)
     else:

@@ -27,20 +27,58 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 def corpus(extra: tuple[Article, ...] = ()) -> list[Article]:
     return [
-        make_article("vote-1", "Election campaign opens", "voters candidates election ballot",
-                     published_at="2025-01-01", category="politics", url="https://news.test/v1"),
-        make_article("vote-2", "Election debate", "candidates election debate ballot voters",
-                     published_at="2025-01-10", category="politics", tags=("election",)),
-        make_article("vote-3", "Election result", "election ballot count winner voters",
-                     published_at="2025-06-01", category="politics"),
-        make_article("world/summit", "Summit on the election", "election summit leaders voters",
-                     published_at="2025-02-01", category="world"),
-        make_article("ball-1", "Club wins derby", "football goal derby striker club",
-                     published_at="2025-01-05", category="sport"),
-        make_article("ball-2", HOSTILE, "football striker injury club goal",
-                     published_at="2025-02-01", category="sport", url="javascript:alert(1)"),
-        make_article("space-1", "Rocket launch", "rocket orbit launch mars mission",
-                     published_at="2025-03-01", category="science"),
+        make_article(
+            "vote-1",
+            "Election campaign opens",
+            "voters candidates election ballot",
+            published_at="2025-01-01",
+            category="politics",
+            url="https://news.test/v1",
+        ),
+        make_article(
+            "vote-2",
+            "Election debate",
+            "candidates election debate ballot voters",
+            published_at="2025-01-10",
+            category="politics",
+            tags=("election",),
+        ),
+        make_article(
+            "vote-3",
+            "Election result",
+            "election ballot count winner voters",
+            published_at="2025-06-01",
+            category="politics",
+        ),
+        make_article(
+            "world/summit",
+            "Summit on the election",
+            "election summit leaders voters",
+            published_at="2025-02-01",
+            category="world",
+        ),
+        make_article(
+            "ball-1",
+            "Club wins derby",
+            "football goal derby striker club",
+            published_at="2025-01-05",
+            category="sport",
+        ),
+        make_article(
+            "ball-2",
+            HOSTILE,
+            "football striker injury club goal",
+            published_at="2025-02-01",
+            category="sport",
+            url="javascript:alert(1)",
+        ),
+        make_article(
+            "space-1",
+            "Rocket launch",
+            "rocket orbit launch mars mission",
+            published_at="2025-03-01",
+            category="science",
+        ),
         *extra,
     ]
 
@@ -68,8 +106,9 @@ def test_related_same_as_cli_json(index: Path, client: TestClient) -> None:
     response = client.get("/related/vote-1", params={"k": 3})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    cli = CliRunner().invoke(cli_app, ["related", "vote-1", "--index", str(index), "-k", "3",
-                                       "--json"])
+    cli = CliRunner().invoke(
+        cli_app, ["related", "vote-1", "--index", str(index), "-k", "3", "--json"]
+    )
     assert cli.exit_code == 0, cli.output
     assert response.json() == json.loads(cli.output)
     assert response.json() == expected(index, "vote-1", k=3)
@@ -108,7 +147,8 @@ def test_k_bounds_and_bad_parameters_are_422(client: TestClient) -> None:
 def test_exclude_comma_separated_and_repeated(index: Path, client: TestClient) -> None:
     ids = lambda r: [x["id"] for x in r.json()["results"]]  # noqa: E731
     assert ids(client.get("/related/vote-1?k=6&exclude=vote-2,vote-3")) == ids(
-        client.get("/related/vote-1?k=6&exclude=vote-2&exclude=vote-3"))
+        client.get("/related/vote-1?k=6&exclude=vote-2&exclude=vote-3")
+    )
     got = ids(client.get("/related/vote-1?k=6&exclude=vote-2,vote-3"))
     assert "vote-2" not in got and "vote-3" not in got and len(got) == 4
     assert client.get("/related/vote-1?exclude=not-an-id").status_code == 200
@@ -121,11 +161,22 @@ def test_every_ranking_setting_is_a_query_parameter(index: Path, client: TestCli
     assert "/articles/{article_id}" in spec["paths"] and "/health" in spec["paths"]
     assert client.get("/docs").status_code == 200
     # Options are coerced to their types and reach the engine.
-    query = {"k": 4, "same_category_only": "true", "half_life_days": "7",
-             "recency_reference": "source", "weight_category": "0.5"}
+    query = {
+        "k": 4,
+        "same_category_only": "true",
+        "half_life_days": "7",
+        "recency_reference": "source",
+        "weight_category": "0.5",
+    }
     assert client.get("/related/vote-1", params=query).json() == expected(
-        index, "vote-1", k=4, same_category_only=True, half_life_days=7.0,
-        recency_reference="source", weight_category=0.5)
+        index,
+        "vote-1",
+        k=4,
+        same_category_only=True,
+        half_life_days=7.0,
+        recency_reference="source",
+        weight_category=0.5,
+    )
     hits = client.get("/related/vote-1?same_category_only=1&fallback=&k=6").json()["results"]
     assert [r["category"] for r in hits] == ["politics", "politics"]  # list-valued: empty
 
@@ -134,8 +185,9 @@ def test_unknown_ids_are_404_json(client: TestClient) -> None:
     for path in ("/related/nope", "/articles/nope", "/related/world/nope"):
         response = client.get(path)
         assert response.status_code == 404
-        assert response.json() == {"detail": f"no article with id {path.split('/', 2)[2]!r}"
-                                             " in this index"}
+        assert response.json() == {
+            "detail": f"no article with id {path.split('/', 2)[2]!r} in this index"
+        }
 
 
 # ---------------------------------------------------------------------------- other routes
@@ -156,20 +208,28 @@ def test_article_health_widget(index: Path, client: TestClient) -> None:
 
 
 def test_post_related_draft(client: TestClient) -> None:
-    response = client.post("/related?k=2", json={"title": "Ballot count", "body": "election voters",
-                                                 "category": "politics"})
+    response = client.post(
+        "/related?k=2",
+        json={"title": "Ballot count", "body": "election voters", "category": "politics"},
+    )
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     data = response.json()
     assert data["id"] is None and len(data["results"]) == 2
     assert all(r["id"].startswith("vote-") for r in data["results"])
-    excluded = client.post("/related?k=2&exclude=vote-1,vote-2,vote-3",
-                           json={"title": "Ballot count", "body": "election voters"}).json()
+    excluded = client.post(
+        "/related?k=2&exclude=vote-1,vote-2,vote-3",
+        json={"title": "Ballot count", "body": "election voters"},
+    ).json()
     assert not any(r["id"].startswith("vote-") for r in excluded["results"])
     bad = client.post("/related", json={"body": "no title"})
     assert bad.status_code == 422 and "title" in bad.json()["detail"]
     assert client.post("/related", json=["not", "an", "object"]).status_code == 422
-    assert client.post("/related", content=b"{nope", headers={"content-type": "application/json"}
-                       ).status_code == 422
+    assert (
+        client.post(
+            "/related", content=b"{nope", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
     assert client.post("/related?k=0", json={"title": "x"}).status_code == 422
     assert client.post("/related?bogus=1", json={"title": "x"}).status_code == 422
 
@@ -182,8 +242,9 @@ def test_post_without_the_model_is_503(index: Path) -> None:
 
 
 def test_request_body_limit(index: Path) -> None:
-    client = TestClient(create_app(index, encoder=FakeEncoder(),
-                                   settings=ServeSettings(max_body_bytes=1024)))
+    client = TestClient(
+        create_app(index, encoder=FakeEncoder(), settings=ServeSettings(max_body_bytes=1024))
+    )
     big = json.dumps({"title": "x", "body": "y" * 2000}).encode()
     response = client.post("/related", content=big, headers={"content-type": "application/json"})
     assert response.status_code == 413 and "1024 bytes" in response.json()["detail"]
@@ -192,8 +253,9 @@ def test_request_body_limit(index: Path) -> None:
         yield big[:1000]
         yield big[1000:]
 
-    response = client.post("/related", content=chunks(),
-                           headers={"content-type": "application/json"})
+    response = client.post(
+        "/related", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     ok = client.post("/related", json={"title": "Election", "body": "voters"})
     assert ok.status_code == 200
@@ -216,8 +278,10 @@ def test_etag_and_304(index: Path, client: TestClient) -> None:
     # Validation still comes first: a bad request is never a 304.
     assert client.get("/related/vote-1?k=0", headers={"If-None-Match": "*"}).status_code == 422
     art = client.get("/articles/vote-1")
-    assert client.get("/articles/vote-1", headers={"If-None-Match": art.headers["etag"]}
-                      ).status_code == 304
+    assert (
+        client.get("/articles/vote-1", headers={"If-None-Match": art.headers["etag"]}).status_code
+        == 304
+    )
     # A new index version changes every ETag.
     Engine.build(corpus(), index, encoder=FakeEncoder(), cache=False)
     fresh = TestClient(create_app(index, encoder=FakeEncoder()))
@@ -237,9 +301,14 @@ def test_config_file_cors_and_cache_age(tmp_path: Path, index: Path) -> None:
     assert response.headers["cache-control"] == "public, max-age=60"
     other = client.get("/related/vote-1", headers={"Origin": "https://evil.test"})
     assert "access-control-allow-origin" not in other.headers
-    preflight = client.options("/related", headers={
-        "Origin": "https://site.test", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    preflight = client.options(
+        "/related",
+        headers={
+            "Origin": "https://site.test",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "https://site.test"
     config.write_text("[serve]\ncors_origin = ['typo']\n")
@@ -277,8 +346,11 @@ def test_hot_reload_without_a_failed_request(tmp_path: Path, index: Path) -> Non
             extra = (make_article("vote-new", f"Election night {n}", "election voters ballot"),)
             Engine.build(corpus(extra if n % 2 == 0 else ()), index, encoder=FakeEncoder())
             time.sleep(0.3)
-        Engine.build(corpus((make_article("vote-new", "Election night", "election ballot"),)),
-                     index, encoder=FakeEncoder())
+        Engine.build(
+            corpus((make_article("vote-new", "Election night", "election ballot"),)),
+            index,
+            encoder=FakeEncoder(),
+        )
         assert seen_new.wait(10), "the new version never answered"
     finally:
         stop.set()
@@ -293,8 +365,9 @@ def test_hot_reload_without_a_failed_request(tmp_path: Path, index: Path) -> Non
 
 
 def test_a_damaged_new_version_keeps_the_old_one_serving(index: Path) -> None:
-    client = TestClient(create_app(index, encoder=FakeEncoder(),
-                                   settings=ServeSettings(reload_interval=0)))
+    client = TestClient(
+        create_app(index, encoder=FakeEncoder(), settings=ServeSettings(reload_interval=0))
+    )
     before = client.get("/health").json()["version_id"]
     persistence.write_index_version(index, lambda folder: {})  # no model, no data files
     deadline = time.monotonic() + 10
@@ -316,7 +389,8 @@ def test_serve_without_the_extra_names_it(index: Path, monkeypatch: pytest.Monke
     result = CliRunner().invoke(cli_app, ["serve", "--index", str(index)])
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "error: the HTTP server needs the 'serve' extra: pip install 'recommender[serve]'")
+        "error: the HTTP server needs the 'serve' extra: pip install 'recommender[serve]'"
+    )
 
 
 def test_serve_missing_index_is_one_line(tmp_path: Path) -> None:

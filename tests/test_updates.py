@@ -31,8 +31,13 @@ def corpus(n: int = 300, seed: int = 0) -> list[Article]:
     """Five topics of pseudo-words; article i is in topic i % 5."""
     rng = np.random.default_rng(seed)
     return [
-        make_article(f"a{i:03d}", f"Story {i}", " ".join(rng.choice(TOPICS[i % 5], 8)),
-                     category=f"c{i % 5}", published_at=f"2025-01-{1 + i % 28:02d}")
+        make_article(
+            f"a{i:03d}",
+            f"Story {i}",
+            " ".join(rng.choice(TOPICS[i % 5], 8)),
+            category=f"c{i % 5}",
+            published_at=f"2025-01-{1 + i % 28:02d}",
+        )
         for i in range(n)
     ]
 
@@ -62,8 +67,9 @@ def changed(article: Article, body: str) -> Article:
 def test_upsert_embeds_only_new_and_changed(index: Path) -> None:
     articles = corpus()
     before = load(index)
-    old_vectors = {a.id: before.index.vectors(np.array([before.store.row_of(a.id)]))[0]
-                   for a in articles}
+    old_vectors = {
+        a.id: before.index.vectors(np.array([before.store.row_of(a.id)]))[0] for a in articles
+    }
     generation = before.manifest.generation
     edits = [changed(articles[i], f"comet {articles[i].body}") for i in (3, 4, 5)]
     encoder = FakeEncoder()
@@ -146,8 +152,7 @@ def test_remove_vanishes_everywhere(index: Path) -> None:
     assert after.info()["article_count"] == 298 and victim not in after
     with pytest.raises(UnknownArticleError):
         after.related(victim)
-    assert all(victim not in [r.id for r in results]
-               for _, results in after.related_many(k=10))
+    assert all(victim not in [r.id for r in results] for _, results in after.related_many(k=10))
 
 
 def test_remove_unknown_id_is_an_error_and_removes_nothing(index: Path) -> None:
@@ -194,13 +199,19 @@ def test_leftovers_of_killed_writers_are_removed_and_never_read(index: Path) -> 
 # ---------------------------------------------------------------------- the writer lock
 def hold_lock(index: Path, seconds: float) -> subprocess.Popen[str]:
     """Another real process holding the index's writer lock for ``seconds``."""
-    code = ("import sys, time\n"
-            "from recommender.persistence import writer_lock\n"
-            "with writer_lock(sys.argv[1]):\n"
-            "    print('locked', flush=True)\n"
-            "    time.sleep(float(sys.argv[2]))\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(index), str(seconds)],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    code = (
+        "import sys, time\n"
+        "from recommender.persistence import writer_lock\n"
+        "with writer_lock(sys.argv[1]):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(float(sys.argv[2]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(index), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -208,8 +219,11 @@ def hold_lock(index: Path, seconds: float) -> subprocess.Popen[str]:
 def test_second_writer_gets_a_clear_error_and_a_killed_holder_frees_the_lock(index: Path) -> None:
     holder = hold_lock(index, 60)
     try:
-        with pytest.raises(IndexLockedError, match=rf"index .*news is locked by PID {holder.pid}"
-                                                   r" \(started 20"):
+        with pytest.raises(
+            IndexLockedError,
+            match=rf"index .*news is locked by PID {holder.pid}"
+            r" \(started 20",
+        ):
             Engine.remove(["a001"], index)
         result = CliRunner().invoke(app, ["remove", "a001", "--index", str(index)])
         assert result.exit_code == 1
@@ -243,14 +257,29 @@ def test_cli_upsert_remove_info(tmp_path: Path, fake_model: None) -> None:
     records = [{"id": a.id, "title": a.title, "body": a.body} for a in corpus(20)]
     src = write_jsonl(tmp_path / "news.jsonl", records)
     index = tmp_path / "indexes" / "news"
-    result = runner.invoke(app, ["build", str(src), "--index", str(index), "--index-type",
-                                 "hnsw", "--index-param", "ef_search=64"])
+    result = runner.invoke(
+        app,
+        [
+            "build",
+            str(src),
+            "--index",
+            str(index),
+            "--index-type",
+            "hnsw",
+            "--index-param",
+            "ef_search=64",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "hnsw index, generation 1" in " ".join(result.output.split())
-    more = write_jsonl(tmp_path / "more.jsonl", [
-        {"id": "new-1", "title": "Comet", "body": "comet tail"},
-        {**records[0], "body": "entirely new words"}, records[1],
-    ])
+    more = write_jsonl(
+        tmp_path / "more.jsonl",
+        [
+            {"id": "new-1", "title": "Comet", "body": "comet tail"},
+            {**records[0], "body": "entirely new words"},
+            records[1],
+        ],
+    )
     result = runner.invoke(app, ["upsert", str(more), "--index", str(index)])
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())

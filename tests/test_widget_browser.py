@@ -31,24 +31,66 @@ from .conftest import FakeEncoder, make_article
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--remote-allow-origins=*",
 ]
 
 ARTICLES = [
-    make_article("vote-1", "Election campaign opens", "voters candidates election ballot",
-                 published_at="2025-01-01", category="Politics", url="https://news.test/vote-1"),
-    make_article("vote-2", "Election debate", "candidates election debate ballot voters",
-                 published_at="2025-01-10", category="Politics", url="/politics/vote-2"),
-    make_article("vote-3", "Election result", "election ballot count winner voters",
-                 published_at="2025-06-01", category="Politics", url="https://news.test/vote-3"),
-    make_article("ball-1", "Club wins derby", "football goal derby striker club",
-                 published_at="2025-01-05", category="Sport", url="https://news.test/ball-1"),
-    make_article("ball-2", HOSTILE, "football striker injury club goal derby",
-                 published_at="2025-02-01", category="Sport", url="https://news.test/ball-2"),
-    make_article("ball-3", "Striker signs", "football striker club transfer goal",
-                 published_at="2025-02-03", category="Sport", url="javascript:alert(2)"),
+    make_article(
+        "vote-1",
+        "Election campaign opens",
+        "voters candidates election ballot",
+        published_at="2025-01-01",
+        category="Politics",
+        url="https://news.test/vote-1",
+    ),
+    make_article(
+        "vote-2",
+        "Election debate",
+        "candidates election debate ballot voters",
+        published_at="2025-01-10",
+        category="Politics",
+        url="/politics/vote-2",
+    ),
+    make_article(
+        "vote-3",
+        "Election result",
+        "election ballot count winner voters",
+        published_at="2025-06-01",
+        category="Politics",
+        url="https://news.test/vote-3",
+    ),
+    make_article(
+        "ball-1",
+        "Club wins derby",
+        "football goal derby striker club",
+        published_at="2025-01-05",
+        category="Sport",
+        url="https://news.test/ball-1",
+    ),
+    make_article(
+        "ball-2",
+        HOSTILE,
+        "football striker injury club goal derby",
+        published_at="2025-02-01",
+        category="Sport",
+        url="https://news.test/ball-2",
+    ),
+    make_article(
+        "ball-3",
+        "Striker signs",
+        "football striker club transfer goal",
+        published_at="2025-02-03",
+        category="Sport",
+        url="javascript:alert(2)",
+    ),
 ]
 
 
@@ -102,8 +144,11 @@ class DevTools:
             self.events.append(message)
             if message.get("method") == "Page.javascriptDialogOpening":
                 # An alert would block the page: record it (the test fails on it) and dismiss.
-                dismiss = {"id": next(self.ids), "method": "Page.handleJavaScriptDialog",
-                           "params": {"accept": True}}
+                dismiss = {
+                    "id": next(self.ids),
+                    "method": "Page.handleJavaScriptDialog",
+                    "params": {"accept": True},
+                }
                 self.ws.send(json.dumps(dismiss))
 
     def evaluate(self, expression: str) -> Any:
@@ -120,13 +165,21 @@ class DevTools:
 def chromium(profile: Path) -> Iterator[DevTools]:
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        pytest.fail("Debian's chromium is not installed (apt-get install chromium; see .ci/run):"
-                    " the widget must be tested in a real browser")
+        pytest.fail(
+            "Debian's chromium is not installed (apt-get install chromium; see .ci/run):"
+            " the widget must be tested in a real browser"
+        )
     port = free_port()
     process = subprocess.Popen(
-        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--remote-debugging-port={port}",
-         "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            binary,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--remote-debugging-port={port}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60

@@ -69,8 +69,12 @@ def load_gold(path: str | Path, known_ids: Container[str] | None = None) -> Gold
 
 def _clean_id(value: object, source: str, line: int, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InputError(f"expected an id (string), got {type(value).__name__}",
-                         source=source, line=line, field=field)
+        raise InputError(
+            f"expected an id (string), got {type(value).__name__}",
+            source=source,
+            line=line,
+            field=field,
+        )
     text = str(value).strip()
     if not text:
         raise InputError("empty id", source=source, line=line, field=field)
@@ -81,8 +85,12 @@ def _entry(source: str, line: int, aid: str, related: list[str]) -> GoldEntry:
     if not related:
         raise InputError("no related ids", source=source, line=line, field="related")
     if aid in related:
-        raise InputError(f"{aid!r} lists itself (the engine never recommends an article for "
-                         "itself)", source=source, line=line, field="related")
+        raise InputError(
+            f"{aid!r} lists itself (the engine never recommends an article for itself)",
+            source=source,
+            line=line,
+            field="related",
+        )
     return GoldEntry(aid, tuple(dict.fromkeys(related)), line)
 
 
@@ -95,24 +103,34 @@ def _parse_jsonl(text: str, source: str) -> list[GoldEntry]:
         try:
             record = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})",
-                             source=source, line=number) from None
+            raise InputError(
+                f"malformed JSON: {exc.msg} (column {exc.colno})", source=source, line=number
+            ) from None
         if not isinstance(record, dict):
-            raise InputError('expected an object like {"id": ..., "related": [...]}',
-                             source=source, line=number)
+            raise InputError(
+                'expected an object like {"id": ..., "related": [...]}', source=source, line=number
+            )
         if "id" not in record:
             raise InputError("missing", source=source, line=number, field="id")
         aid = _clean_id(record["id"], source, number, "id")
         if aid in first_line:
-            raise InputError(f"duplicate id {aid!r} (first on line {first_line[aid]})",
-                             source=source, line=number, field="id")
+            raise InputError(
+                f"duplicate id {aid!r} (first on line {first_line[aid]})",
+                source=source,
+                line=number,
+                field="id",
+            )
         first_line[aid] = number
         if "related" not in record:
             raise InputError("missing", source=source, line=number, field="related")
         related = record["related"]
         if not isinstance(related, list):
-            raise InputError(f"expected a list of ids, got {type(related).__name__}",
-                             source=source, line=number, field="related")
+            raise InputError(
+                f"expected a list of ids, got {type(related).__name__}",
+                source=source,
+                line=number,
+                field="related",
+            )
         ids = [_clean_id(r, source, number, "related") for r in related]
         entries.append(_entry(source, number, aid, ids))
     return entries
@@ -126,9 +144,13 @@ def _parse_csv(text: str, source: str) -> list[GoldEntry]:
         raise InputError(f"cannot read the CSV header: {exc}", source=source, line=1) from None
     missing = [c for c in CSV_COLUMNS if c not in header]
     if missing:
-        raise InputError(f"header must name the columns {', '.join(CSV_COLUMNS)} (found "
-                         f"{', '.join(header) or 'nothing'})", source=source, line=1,
-                         field=missing[0])
+        raise InputError(
+            f"header must name the columns {', '.join(CSV_COLUMNS)} (found "
+            f"{', '.join(header) or 'nothing'})",
+            source=source,
+            line=1,
+            field=missing[0],
+        )
     at = {c: header.index(c) for c in CSV_COLUMNS}
     related: dict[str, list[str]] = {}
     first_line: dict[str, int] = {}
@@ -138,13 +160,15 @@ def _parse_csv(text: str, source: str) -> list[GoldEntry]:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) < len(header):
-                raise InputError(f"expected {len(header)} cells, found {len(row)}",
-                                 source=source, line=number)
+                raise InputError(
+                    f"expected {len(header)} cells, found {len(row)}", source=source, line=number
+                )
             aid = _clean_id(row[at["id"]], source, number, "id")
             other = _clean_id(row[at["related_id"]], source, number, "related_id")
             if aid == other:
-                raise InputError(f"{aid!r} paired with itself", source=source, line=number,
-                                 field="related_id")
+                raise InputError(
+                    f"{aid!r} paired with itself", source=source, line=number, field="related_id"
+                )
             first_line.setdefault(aid, number)
             related.setdefault(aid, []).append(other)
     except csv.Error as exc:
@@ -166,5 +190,9 @@ def check_known(gold: GoldSet, known_ids: Container[str]) -> None:
     if first is not None:
         shown = ", ".join(repr(i) for i in unknown[:5])
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-        raise InputError(f"{len(unknown)} id(s) not in the index: {shown}{more}",
-                         source=gold.source, line=first[0], field=first[1])
+        raise InputError(
+            f"{len(unknown)} id(s) not in the index: {shown}{more}",
+            source=gold.source,
+            line=first[0],
+            field=first[1],
+        )

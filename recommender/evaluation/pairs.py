@@ -87,4 +87,3 @@ def engine_pair_scores(engine: Engine, ids: Sequence[str], **options: Any) -> Pa
             order.append(b)
         lists.append(tuple(order))
     return PairScores(tuple(ids), scores, tuple(lists))
-

@@ -65,8 +65,14 @@ def build_lee_engine(
     from recommender.engine import Engine
 
     index = folder / "lee50"
-    Engine.build(lee_articles(data), index, encoder=encoder, model=model, cache=False,
-                 background_texts=data.background)
+    Engine.build(
+        lee_articles(data),
+        index,
+        encoder=encoder,
+        model=model,
+        cache=False,
+        background_texts=data.background,
+    )
     return Engine.load(index, encoder=encoder)
 
 
@@ -156,7 +162,10 @@ def evaluate_gold(
     every = {aid: [r.id for r in recs] for aid, recs in engine.related_many(None, k=k, **options)}
     article_of, vectors_of = engine_lookups(engine)
     properties = list_properties(
-        every, article_of=article_of, vectors_of=vectors_of, catalog_size=len(engine),
+        every,
+        article_of=article_of,
+        vectors_of=vectors_of,
+        catalog_size=len(engine),
         near_duplicate=NEAR_DUPLICATE if near_duplicate is None else near_duplicate,
     )
     return GoldReport(
