@@ -13,32 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from recommender.errors import InputError
+
 KNOWN_FIELDS = ("id", "title", "body", "url", "published_at", "category", "tags", "language")
-
-
-class InputError(ValueError):
-    """Bad input: names the source file, the line or row, and the field."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        source: str | None = None,
-        line: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        self.message = message
-        self.source = source
-        self.line = line
-        self.field = field
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = self.source or "<input>"
-        if self.line is not None:
-            where = f"{where}:{self.line}"
-        what = f"field '{self.field}': " if self.field else ""
-        return f"{where}: {what}{self.message}"
 
 
 @dataclass(frozen=True)

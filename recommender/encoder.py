@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from recommender.errors import ModelNotFoundError
 from recommender.text import TEXT_RECIPE_VERSION, text_hash
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -33,10 +34,6 @@ class Encoder(Protocol):
     def dimension(self) -> int: ...
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
-
-
-class ModelNotFoundError(RuntimeError):
-    pass
 
 
 def default_model_path() -> Path:
@@ -81,8 +78,9 @@ class SentenceTransformerEncoder:
 
         self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         # sentence-transformers 6 renamed the method; older releases only have the old name
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
         )
         self.dimension = int(get_dim() or 0)
 

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from recommender import persistence
-from recommender.articles import Article, InputError, article_from_mapping
+from recommender.articles import Article, article_from_mapping
 from recommender.config import Config
 from recommender.encoder import EmbeddingCache, Encoder, LazyEncoder, embed_texts
+from recommender.errors import InputError, UnknownArticleError
 from recommender.index import (
     AUTO,
     DEFAULT_EXACT_MAX,
@@ -51,17 +52,6 @@ __all__ = [
     "UnknownArticleError",
     "UpdateReport",
 ]
-
-
-class UnknownArticleError(LookupError):
-    """An article id that is not in the index."""
-
-    def __init__(self, article_id: str, message: str | None = None) -> None:
-        self.article_id = article_id
-        super().__init__(message or f"no article with id {article_id!r} in this index")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)

@@ -29,27 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from recommender._version import __version__
+from recommender.errors import IndexFormatError, IndexLockedError
 
 FORMAT_NAME = "recommender-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-
-
-class IndexFormatError(RuntimeError):
-    """A folder that is not a loadable index: missing, damaged, or of another format version."""
-
-
-class IndexLockedError(RuntimeError):
-    """Another process is writing this index."""
-
-    def __init__(self, index_path: Path, pid: int | None, started: str | None) -> None:
-        self.index_path, self.pid, self.started = Path(index_path), pid, started
-        holder = f"PID {pid}" if pid else "another process"
-        since = f" (started {started})" if started else ""
-        super().__init__(
-            f"index {index_path} is locked by {holder}{since}: one writer at a"
-            " time; wait for it or use --wait SECONDS"
-        )
 
 
 @dataclass(frozen=True)

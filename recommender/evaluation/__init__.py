@@ -12,14 +12,9 @@ Needs the ``eval`` extra (gensim, ranx, scipy); modules import it lazily where t
 
 from __future__ import annotations
 
+from recommender.errors import MissingExtraError
+
 EXTRA_HINT = "this needs the evaluation extra: pip install 'recommender[eval]'"
-
-
-class MissingExtraError(ImportError):
-    """An optional dependency of the ``eval`` extra is not installed."""
-
-    def __init__(self, package: str) -> None:
-        super().__init__(f"{package} is not installed; {EXTRA_HINT}")
 
 
 def require(module: str, package: str | None = None) -> object:
