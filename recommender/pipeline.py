@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from recommender.filters import FilterSource, hard_mask, soft_mask
 from recommender.index import VectorIndex
@@ -77,6 +78,25 @@ class _Scored:
     shared_tags: list[list[str]]
     age_reference: str
     mmr_penalties: dict[int, float] = field(default_factory=dict)
+
+
+def copy_groups(copies: np.ndarray, skip: np.ndarray) -> list[list[int]]:
+    """Stories among ranked candidates: the connected components of the copy graph (a copy of a
+    copy is the same story), candidates in ``skip`` (copies of the source) left out; groups in
+    the order of their best-ranked member, members in rank order.
+
+    Components, not "join the first earlier group": with a, b, c where b copies a and c, c
+    copies b but not a, joining the first group puts c alone and shows it beside b's group.
+    """
+    keep = np.flatnonzero(~np.asarray(skip, dtype=bool))
+    if len(keep) == 0:
+        return []
+    sub = np.asarray(copies, dtype=bool)[np.ix_(keep, keep)]
+    _, labels = connected_components(sp.csr_matrix(sub), directed=False)
+    groups: dict[int, list[int]] = {}
+    for position, label in zip(keep.tolist(), labels.tolist(), strict=True):
+        groups.setdefault(label, []).append(position)
+    return list(groups.values())
 
 
 class Ranker:
@@ -328,28 +348,12 @@ class Ranker:
             vecs = self.index.vectors(sc.rows[cand])
             titles = [cols.norm_titles[r] for r in sc.rows[cand]]
             stamps = cols.timestamps[sc.rows[cand]]
-            groups: list[list[int]] = []  # indices into cand
             if s.dedupe:
                 copy_of_source = self._is_copy(
                     (source.vector, source.norm_title, source.timestamp), vecs, titles, stamps, s
                 )
                 copies = self._copy_matrix(vecs, titles, stamps, s)
-                # Most candidates copy no earlier one: only those that do need the lookup.
-                has_earlier = np.asarray(np.tril(copies, -1).any(axis=1), dtype=bool)
-                group_of = np.full(len(cand), -1)
-                for i in range(len(cand)):
-                    if copy_of_source[i]:
-                        continue
-                    earlier = np.zeros(0, dtype=np.int64)
-                    if has_earlier[i]:
-                        earlier = np.flatnonzero(copies[i, :i] & (group_of[:i] >= 0))
-                    if len(earlier):
-                        group = int(group_of[earlier].min())
-                        groups[group].append(i)
-                    else:
-                        group = len(groups)
-                        groups.append([i])
-                    group_of[i] = group
+                groups = copy_groups(copies, copy_of_source)
             else:
                 groups = [[i] for i in range(len(cand))]
             reps: list[tuple[int, list[int]]] = []
