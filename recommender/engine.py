@@ -25,7 +25,7 @@ from recommender import persistence
 from recommender.articles import Article, article_from_mapping
 from recommender.config import Config
 from recommender.encoder import EmbeddingCache, Encoder, LazyEncoder, embed_texts
-from recommender.errors import InputError, UnknownArticleError
+from recommender.errors import InputError, ModelMismatchError, UnknownArticleError
 from recommender.index import (
     AUTO,
     DEFAULT_EXACT_MAX,
@@ -40,7 +40,7 @@ from recommender.ranking import RankingSettings
 from recommender.results import Recommendation
 from recommender.rules import EditorialRules
 from recommender.store import Store, normalize_title, write_store, write_store_update
-from recommender.text import TEXT_RECIPE_VERSION, article_text, text_hash
+from recommender.text import TEXT_RECIPE_VERSION, article_text, lexical_text, text_hash
 
 DEFAULT_INDEX = Path("indexes/default")
 STORE_FILE = "store.sqlite"
@@ -176,7 +176,7 @@ class Engine:
                 vectors, embedded = _embed(encoder, texts, cache, index_path)
             dimension = int(vectors.shape[1])
             with _timer(timings, "lexical_s"):
-                lexical = LexicalModel.fit(texts, background_texts)
+                lexical = LexicalModel.fit([lexical_text(a) for a in articles], background_texts)
             with _timer(timings, "index_s"):
                 index = index_class(kind).build(vectors, **params)
             fields = {
@@ -242,10 +242,13 @@ class Engine:
                 current = cls.load(index_path, encoder=encoder)
             try:
                 model_name = current.manifest.model_name
-                if encoder is not None and encoder.name != model_name:
-                    raise ValueError(
-                        f"{index_path} was built with model {model_name!r}, not {encoder.name!r}:"
-                        " upsert with the same model, or rebuild"
+                check_model(index_path, model_name, encoder)
+                if current.manifest.data.get("text_recipe_version") != TEXT_RECIPE_VERSION:
+                    raise persistence.IndexFormatError(
+                        f"{index_path} was built with text recipe"
+                        f" {current.manifest.data.get('text_recipe_version')}, this version"
+                        f" embeds with recipe {TEXT_RECIPE_VERSION}: rebuild it (build reuses"
+                        " nothing from the old recipe, the embedding cache keys on it)"
                     )
                 stored_hashes = current.store.text_hashes()
                 texts = [article_text(a) for a in articles]
@@ -480,6 +483,7 @@ class Engine:
         settings: Mapping[str, Any],
     ) -> Engine:
         manifest = persistence.read_manifest(folder, verify=verify)
+        check_model(index_path, manifest.model_name, encoder)
         params = {**manifest.data.get("index", {}).get("params", {}), **(index_params or {})}
         try:
             kind = index_class(manifest.index_type)
@@ -574,8 +578,10 @@ class Engine:
         text = article_text(article)
         vector = self.encoder.encode([text])[0]
         if vector.shape[0] != self.manifest.dimension:
-            raise ValueError(
-                f"encoder dimension {vector.shape[0]} != index dimension {self.manifest.dimension}"
+            raise ModelMismatchError(
+                f"{self.path}: the query was embedded with {self.encoder.name!r} (dimension"
+                f" {vector.shape[0]}), the index with {self.manifest.model_name!r} (dimension"
+                f" {self.manifest.dimension})"
             )
         row = self.store.row_of(article.id) if article.id else None
         source = Source(
@@ -587,7 +593,11 @@ class Engine:
             language=self.store.language_code(article.language),
             tags=article.tags,
             norm_title=normalize_title(article.title),
-            lexical=self.lexical.transform([text]) if self.lexical is not None else None,
+            lexical=(
+                self.lexical.transform([lexical_text(article)])
+                if self.lexical is not None
+                else None
+            ),
         )
         settings = self.settings.replace(**options)
         return self._finish(self.ranker.rank(source, k, settings, exclude, now=now))
@@ -671,6 +681,16 @@ class Engine:
 
 
 # ---------------------------------------------------------------------- writing, shared
+def check_model(index_path: Path, model_name: str, encoder: Encoder | None) -> None:
+    """Refuse vectors from another model than the one an index was built with."""
+    if encoder is not None and encoder.name != model_name:
+        raise ModelMismatchError(
+            f"{index_path} was built with model {model_name!r}, not {encoder.name!r}: vectors"
+            " of two models cannot be compared; use the index's own model (the default when"
+            f" none is given) or rebuild with --model {encoder.name}"
+        )
+
+
 def _check_unique(articles: Sequence[Article]) -> None:
     seen: set[str] = set()
     for article in articles:
@@ -776,7 +796,7 @@ def _commit(
         else:  # "auto" crossed exact_max: the other type, from the same vectors
             index = index_class(kind).build(np.vstack([current.index.vectors(keep), vectors]))
     with _timer(timings, "lexical_s"):
-        lexical = _refit(current, keep, texts)
+        lexical = _refit(current, keep, [lexical_text(a) for a in articles])
     fields = _carried_fields(current)
 
     def write_store_file(folder: Path) -> None:
@@ -810,7 +830,7 @@ def _refit(current: Engine, keep: np.ndarray, added_texts: Sequence[str]) -> Lex
     """Lexical statistics of the kept articles plus the added texts (same background)."""
     stored = current.store.titles_and_bodies()
     texts = [
-        article_text(Article(id="-", title=stored[r][0], body=stored[r][1])) for r in keep.tolist()
+        lexical_text(Article(id="-", title=stored[r][0], body=stored[r][1])) for r in keep.tolist()
     ]
     background = current.lexical.background if current.lexical is not None else ()
     return LexicalModel.fit([*texts, *added_texts], background)

@@ -31,6 +31,7 @@ from recommender.ranking import (
     combine,
     mmr_order,
     recency_scores,
+    relatedness,
     tag_scores,
 )
 from recommender.rules import EditorialRules
@@ -77,6 +78,7 @@ class _Scored:
     same_category: np.ndarray
     shared_tags: list[list[str]]
     age_reference: str
+    relatedness: np.ndarray
     mmr_penalties: dict[int, float] = field(default_factory=dict)
 
 
@@ -150,6 +152,10 @@ class Ranker:
             lexical = self.lexical.similarity(source.lexical, rows)
         else:
             lexical = np.zeros(len(rows))
+        has_lexical = self.lexical is not None and source.lexical is not None
+        related = relatedness(
+            cosine, lexical if has_lexical else None, s.weight_similarity, s.weight_lexical
+        )
         total, parts = combine(
             {
                 "similarity": cosine,
@@ -176,6 +182,7 @@ class Ranker:
             same_category,
             shared,
             "source" if symmetric else "now",
+            related,
         )
 
     def _why(self, sc: _Scored, i: int, source: Source, notes: dict[str, Any]) -> dict[str, Any]:
@@ -187,6 +194,7 @@ class Ranker:
             "contributions": {name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
             "cosine": round(float(sc.cosine[i]), 6),
             "lexical": round(float(sc.lexical[i]), 6),
+            "relatedness": round(float(sc.relatedness[i]), 6),
             "shared_terms": terms,
             "shared_tags": sc.shared_tags[i],
             "same_category": bool(sc.same_category[i]),
@@ -328,16 +336,45 @@ class Ranker:
             sc = self._score(rows.astype(np.int64), cosine.astype(np.float64), source, s, now)
             chosen = self._select(sc, source, want, s)
             # Re-ranking lifts candidates from deep in the pool and collapsing removes some, so
-            # the pool must hold well more than k survivors; grow it until it does or is all.
+            # the pool must hold well more than k survivors; grow it until it does or is all,
+            # or until nothing outside it can clear the relatedness floor.
             if exhaustive or (len(chosen) >= want and len(rows) >= min(eligible, 2 * want)):
                 return sc, chosen
+            if len(chosen) < want and self._floor_unreachable(source, s, found, scores):
+                return sc, chosen
             pool = min(n, pool * 4)
+
+    def _floor_unreachable(
+        self, source: Source, s: RankingSettings, found: np.ndarray, scores: np.ndarray
+    ) -> bool:
+        """True when no article outside the searched pool can clear the floor: its cosine is at
+        most the pool's lowest, its lexical score at most the best among all unsearched rows."""
+        if s.min_relatedness <= -1.0:
+            return False
+        valid = found >= 0
+        if not valid.any():
+            return False
+        lowest = float(scores[valid].min())
+        best_lexical: float | None = None
+        if self.lexical is not None and source.lexical is not None and s.weight_lexical > 0:
+            unseen = np.ones(len(self.columns.ids), dtype=bool)
+            unseen[found[valid]] = False
+            rest = np.flatnonzero(unseen)
+            best_lexical = float(self.lexical.similarity(source.lexical, rest).max(initial=0.0))
+        bound = relatedness(
+            np.array([lowest]),
+            None if best_lexical is None else np.array([best_lexical]),
+            s.weight_similarity,
+            s.weight_lexical,
+        )
+        return bool(bound[0] < s.min_relatedness)
 
     def _select(
         self, sc: _Scored, source: Source, want: int, s: RankingSettings
     ) -> list[tuple[int, list[int]]]:
         """Best-first positions after duplicate collapse and MMR, with collapsed copies."""
         order = np.lexsort((sc.rows, -sc.total))
+        order = order[sc.relatedness[order] >= s.min_relatedness]
         if not s.dedupe and s.mmr_lambda >= 1.0:
             return [(int(p), []) for p in order[:want]]
         cols = self.columns

@@ -78,9 +78,16 @@ class RankingSettings:
     mmr_lambda: float = 1.0
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 
-    # -- fallback and candidates
-    fallback: tuple[str, ...] = ("same_category", "recent")
-    """Fill order when filters leave fewer than k: recent in the source's category, then recent."""
+    # -- relatedness floor, fallback and candidates
+    min_relatedness: float = 0.3
+    """The floor: a candidate whose relatedness (the content evidence: weighted mean of dense
+    cosine and lexical cosine, ``why.relatedness``) is below it is not shown, so a list may
+    be shorter than k, or empty. Calibrated on Lee50's human ratings and the demo gold set
+    (README, "The relatedness floor"); -1 turns it off."""
+    fallback: tuple[str, ...] = ()
+    """Fill order when filters or the floor leave fewer than k, only if the site asks for it
+    (e.g. ``["same_category", "recent"]``: recent in the source's category, then recent); the
+    filled results are marked ``why.fallback`` and need not clear the floor."""
     candidate_pool: int = 100
     """Nearest neighbours fetched before re-ranking (grown automatically when filters bite)."""
 
@@ -96,14 +103,19 @@ class RankingSettings:
         for f in dataclasses.fields(self):
             if f.name.startswith("weight_") and getattr(self, f.name) < 0:
                 raise ValueError(f"{f.name} must not be negative")
-        if not 0.0 <= self.mmr_lambda <= 1.0:
-            raise ValueError("mmr_lambda must be between 0 and 1")
         if self.max_age_days is not None and self.max_age_days < 0:
             raise ValueError("max_age_days must not be negative")
         if self.only_older and self.only_newer:
             raise ValueError("only_older and only_newer exclude each other")
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
         if self.min_shared_tags < 0:
             raise ValueError("min_shared_tags must not be negative")
+        for name in ("min_relatedness", "mmr_lambda"):
+            low = -1.0 if name == "min_relatedness" else 0.0
+            if not low <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between {low:g} and 1")
         unknown = set(self.fallback) - {"same_category", "recent"}
         if unknown:
             raise ValueError(f"unknown fallback(s) {sorted(unknown)}: use same_category, recent")
@@ -210,6 +222,17 @@ def tag_scores(
         if total > 0 and shared:
             scores[i] = sum(weights[t.casefold()] for t in set(shared)) / total
     return scores, shared_lists
+
+
+def relatedness(
+    cosine: np.ndarray, lexical: np.ndarray | None, w_similarity: float, w_lexical: float
+) -> np.ndarray:
+    """The content evidence the floor reads: (w_s * cosine + w_l * lexical) / (w_s + w_l),
+    in [-1, 1]; the dense cosine alone when there is no lexical evidence or no weight."""
+    if lexical is None or w_lexical <= 0 or w_similarity + w_lexical <= 0:
+        return np.asarray(cosine, dtype=np.float64)
+    total = w_similarity + w_lexical
+    return (w_similarity * np.asarray(cosine) + w_lexical * np.asarray(lexical)) / total
 
 
 def combine(

@@ -44,7 +44,12 @@ def unit(angle_deg: float) -> list[float]:
 ANGLES = {"src": 0, "a": 10, "b": 20, "c": 30, "d": 40, "e": 50, "f": 60}
 COS = {k: float(np.cos(np.radians(v))) for k, v in ANGLES.items()}
 PLAIN = dict(
-    weight_lexical=0.0, weight_recency=0.0, weight_category=0.0, weight_tags=0.0, dedupe=False
+    weight_lexical=0.0,
+    weight_recency=0.0,
+    weight_category=0.0,
+    weight_tags=0.0,
+    dedupe=False,
+    min_relatedness=-1.0,
 )
 
 
@@ -275,7 +280,7 @@ def test_fallback_fills_and_says_so(tmp_path: Path) -> None:
         f={"published_at": "2018-01-01", "category": "world"},
     )
     engine = build(tmp_path, arts, **PLAIN)
-    results = engine.related("src", k=5, max_age_days=7)
+    results = engine.related("src", k=5, max_age_days=7, fallback=("same_category", "recent"))
     # a passes the window; then recent same-category: c (2021), b (2020), f (2018); then d.
     assert ids(results) == ["a", "c", "b", "f", "d"]
     assert "fallback" not in results[0].why
@@ -285,7 +290,7 @@ def test_fallback_fills_and_says_so(tmp_path: Path) -> None:
         "same_category",
         "recent",
     ]
-    assert ids(engine.related("src", k=5, max_age_days=7, fallback=())) == ["a"]
+    assert ids(engine.related("src", k=5, max_age_days=7)) == ["a"]  # no fallback by default
 
 
 def test_editorial_rules_from_config(tmp_path: Path) -> None:
