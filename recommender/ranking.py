@@ -79,7 +79,7 @@ class RankingSettings:
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 
     # -- relatedness floor, fallback and candidates
-    min_relatedness: float = 0.3
+    min_relatedness: float = 0.175
     """The floor: a candidate whose relatedness (the content evidence: weighted mean of dense
     cosine and lexical cosine, ``why.relatedness``) is below it is not shown, so a list may
     be shorter than k, or empty. Calibrated on Lee50's human ratings and the demo gold set
