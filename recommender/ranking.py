@@ -69,12 +69,14 @@ class RankingSettings:
 
     # -- duplicates and diversity
     dedupe: bool = True
-    dedupe_threshold: float = 0.92
+    dedupe_threshold: float = 0.90
     """Dense cosine at or above which two articles are one story (reposts, copies)."""
     dedupe_window_threshold: float = 0.80
     """A lower cosine that also makes two articles one story when published close together
-    (wire copies and updates of the same news cycle; follow-ups weeks later stay apart)."""
-    dedupe_window_days: float = 2.0
+    (wire copies and updates of the same news cycle; follow-ups and replies that quote the
+    story, days later, stay apart). Thresholds and window chosen on labelled pairs
+    (benchmarks/copies.py)."""
+    dedupe_window_days: float = 1.0
     mmr_lambda: float = 1.0
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 

@@ -204,7 +204,7 @@ def spread(**per_id: dict[str, object]) -> list[Article]:
 
 def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
     # cosine with src: c 0.99996 (the source's copy), a 0.766, b 0.760 (a's copy), e 0.5,
-    # d 0.259, f 0.087; no other pair reaches 0.92
+    # d 0.259, f 0.087; no other pair reaches 0.92 (e-f: 0.906, set apart by the threshold)
     table = {
         "src": unit(0),
         "a": unit(40),
@@ -215,7 +215,7 @@ def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
         "f": unit(-85),
     }
     arts = spread(a={"published_at": "2025-02-02"}, b={"published_at": "2025-02-03"})
-    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
+    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True, "dedupe_threshold": 0.92})
     results = engine.related("src", k=3)
     assert ids(results) == ["b", "e", "d"]  # c dropped (source's copy); a and b: newest b kept
     assert results[0].why["collapsed"] == ["a"]
@@ -223,11 +223,16 @@ def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
         a={"published_at": "2025-02-02", "metadata": {"canonical": True}},
         b={"published_at": "2025-02-03"},
     )
-    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
+    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True, "dedupe_threshold": 0.92})
     assert ids(engine.related("src", k=1)) == ["a"]
     # equal normalized titles are copies whatever the vectors say
     arts = [*spread()[:-1], make_article("f", "UPDATE 1-a", published_at="2025-12-05")]
-    engine = build(tmp_path, arts, {**table, "UPDATE": unit(60)}, **{**PLAIN, "dedupe": True})
+    engine = build(
+        tmp_path,
+        arts,
+        {**table, "UPDATE": unit(60)},
+        **{**PLAIN, "dedupe": True, "dedupe_threshold": 0.92},
+    )
     assert "f" not in ids(engine.related("a", k=6))  # f's title is a's: a's own copy
     assert "a" not in ids(engine.related("f", k=6))
 
