@@ -26,6 +26,10 @@ from recommender.encoder import SentenceTransformerEncoder
 from recommender.ranking import RankingSettings
 
 RELATED = 0.6
+LEE_HEADER = ["floor", "precision (all)", "recall (all)", "F1 (all)"]
+LEE_HEADER += ["precision (26-50)", "recall (26-50)", "pairs shown"]
+DEMO_HEADER = ["floor", "gold links clearing", "top-5 results removed", "mean list length"]
+DEMO_HEADER += ["empty lists"]
 GRID = np.round(np.arange(0.10, 0.51, 0.025), 3)
 
 
@@ -67,7 +71,7 @@ def lee_study(encoder: SentenceTransformerEncoder) -> dict[str, object]:
 
 
 def demo_study(encoder: SentenceTransformerEncoder, floors: list[float]) -> dict[str, object]:
-    articles, gold, sig = demo(encoder)
+    _, gold, sig = demo(encoder)
     pos = {aid: i for i, aid in enumerate(sig.ids)}
     content = sig.content()
     gold_scores = np.array([content[pos[s], pos[r]] for s, rel in gold.items() for r in rel])
@@ -137,13 +141,13 @@ human rating at least 3 of 5). Mean relatedness of related pairs
 {lee_fig["relatedness"]["unrelated_mean"]:.3f}. Floor chosen on the pairs among documents 1-25
 (highest F1), reported on all pairs and on the held-out pairs among documents 26-50.
 
-{md_table(["floor", "precision (all)", "recall (all)", "F1 (all)", "precision (26-50)", "recall (26-50)", "pairs shown"], rows)}
+{md_table(LEE_HEADER, rows)}
 
 **Demo corpus** (100 articles, 68 gold lists): share of gold links that clear the floor, and of
 every article's top-5 list (floor off) the share the floor removes, the mean list length left
 and the share of empty lists.
 
-{md_table(["floor", "gold links clearing", "top-5 results removed", "mean list length", "empty lists"], demo_rows)}
+{md_table(DEMO_HEADER, demo_rows)}
 """
 
 
