@@ -19,7 +19,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from recommender.engine import BuildReport, Engine, UpdateReport
-    from recommender.results import Recommendation
+    from recommender.results import Recommendation, Why
 
 DEMO_ID = "russia-china-summit-video-call"
 
@@ -223,22 +223,9 @@ def _print_results(
     out.print(table)
 
 
-def explain(why: dict[str, Any]) -> str:
-    """One short line a person can read: the components that counted, and what acted."""
-    parts = [
-        f"{name[:3]} {value:+.2f}"
-        for name, value in why.get("contributions", {}).items()
-        if abs(value) >= 0.005
-    ]
-    if why.get("shared_terms"):
-        parts.append("terms: " + ", ".join(why["shared_terms"][:3]))
-    if why.get("shared_tags"):
-        parts.append("tags: " + ", ".join(why["shared_tags"][:3]))
-    for key in ("fallback", "rules", "collapsed"):
-        if why.get(key):
-            value = why[key]
-            parts.append(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
-    return "; ".join(parts)
+def explain(why: Why) -> str:
+    """One short line a person can read (see :meth:`Why.summary`)."""
+    return why.summary()
 
 
 def _load(index: Path, **kwargs: Any) -> Engine:

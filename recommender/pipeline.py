@@ -32,13 +32,13 @@ from recommender.ranking import (
     recency_scores,
     tag_scores,
 )
+from recommender.results import COMPONENTS, Why
 from recommender.rules import EditorialRules
 from recommender.store import Columns
 
 EXACT_LIMIT = 4096
 """When filters leave at most this many rows, score them all exactly instead of searching."""
 
-COMPONENTS = ("similarity", "lexical", "recency", "category", "tags")
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Ranked:
 
     row: int
     score: float
-    why: dict[str, Any] = field(default_factory=dict)
+    why: Why
 
 
 @dataclass
@@ -158,23 +158,23 @@ class Ranker:
             "source" if symmetric else "now",
         )
 
-    def _why(self, sc: _Scored, i: int, source: Source, notes: dict[str, Any]) -> dict[str, Any]:
+    def _why(self, sc: _Scored, i: int, source: Source, **acted: Any) -> Why:
+        """The explanation of scored candidate ``i``; ``acted``: what else acted on it."""
         terms: list[str] = []
         if self.lexical is not None and source.lexical is not None and sc.lexical[i] > 0:
             terms = self.lexical.shared_terms(source.lexical, int(sc.rows[i]))
         age = sc.age[i]
-        why: dict[str, Any] = {
-            "contributions": {name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
-            "cosine": round(float(sc.cosine[i]), 6),
-            "lexical": round(float(sc.lexical[i]), 6),
-            "shared_terms": terms,
-            "shared_tags": sc.shared_tags[i],
-            "same_category": bool(sc.same_category[i]),
-            "age_days": None if np.isnan(age) else round(float(age), 2),
-            "age_reference": sc.age_reference,
-        }
-        why.update(notes)
-        return why
+        return Why(
+            contributions={name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
+            cosine=round(float(sc.cosine[i]), 6),
+            lexical=round(float(sc.lexical[i]), 6),
+            shared_terms=tuple(terms),
+            shared_tags=tuple(sc.shared_tags[i]),
+            same_category=bool(sc.same_category[i]),
+            age_days=None if np.isnan(age) else round(float(age), 2),
+            age_reference=sc.age_reference,
+            **acted,
+        )
 
     @staticmethod
     def _is_copy(
@@ -241,7 +241,7 @@ class Ranker:
             cols, fsrc, settings, now=now, evergreen=self.evergreen(settings.evergreen_tag)
         )
         mask = hard if soft is None else (soft if hard is None else hard & soft)
-        notes = {"filters": hard_notes + soft_notes} if hard_notes or soft_notes else {}
+        filters = tuple(hard_notes + soft_notes)
         banned_arr = np.fromiter(banned, dtype=np.int64, count=len(banned))
         if mask is None:
             eligible = n - len(banned)
@@ -258,13 +258,15 @@ class Ranker:
         results: list[Ranked] = []
         if sc is not None:
             for pos, collapsed in chosen:
-                extra = dict(notes)
-                if collapsed:
-                    extra["collapsed"] = [str(cols.ids[sc.rows[c]]) for c in collapsed]
-                why = self._why(sc, pos, source, extra)
                 mmr = sc.mmr_penalties.get(pos)
-                if mmr:
-                    why["mmr_penalty"] = round(mmr, 6)
+                why = self._why(
+                    sc,
+                    pos,
+                    source,
+                    filters=filters,
+                    collapsed=tuple(str(cols.ids[sc.rows[c]]) for c in collapsed),
+                    mmr_penalty=round(mmr, 6) if mmr else None,
+                )
                 results.append(Ranked(int(sc.rows[pos]), float(sc.total[pos]), why))
         if len(results) < k and settings.fallback:
             results += self._fallback(
@@ -426,9 +428,7 @@ class Ranker:
                 sc = self._score(
                     np.array([row]), np.array([float(vec @ source.vector)]), source, s, now
                 )
-                out.append(
-                    Ranked(row, float(sc.total[0]), self._why(sc, 0, source, {"fallback": kind}))
-                )
+                out.append(Ranked(row, float(sc.total[0]), self._why(sc, 0, source, fallback=kind)))
                 taken.add(row)
                 taken_vecs.append(vec)
                 taken_titles.append(cols.norm_titles[row])
@@ -456,7 +456,7 @@ class Ranker:
             vec = self.index.vectors(np.array([row]))[0]
             cosine = np.array([float(vec @ source.vector)])
             sc = self._score(np.array([row]), cosine, source, s, now)
-            why = self._why(sc, 0, source, {"rules": [f"pinned at position {pin.position}"]})
+            why = self._why(sc, 0, source, rules=(f"pinned at position {pin.position}",))
             pinned = Ranked(row, float(sc.total[0]), why)
             results.insert(min(pin.position - 1, len(results)), pinned)
         return results[:k]

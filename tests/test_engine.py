@@ -57,14 +57,14 @@ def test_related_topics_k_and_never_self(built: Path) -> None:
             assert aid not in [r.id for r in results]
             assert len({r.id for r in results}) == k
             for r in results:
-                assert set(r.why["contributions"]) == {
+                assert set(r.why.contributions) == {
                     "similarity",
                     "lexical",
                     "recency",
                     "category",
                     "tags",
                 }
-                assert r.score == pytest.approx(sum(r.why["contributions"].values()), abs=1e-5)
+                assert r.score == pytest.approx(sum(r.why.contributions.values()), abs=1e-5)
     # more than exist: all the others, no more
     assert len(engine.related("vote-1", k=50)) == 6
     with pytest.raises(ValueError):
