@@ -19,7 +19,7 @@ from typing import Any
 
 import tomllib
 
-from recommender.articles import InputError
+from recommender.errors import InputError
 from recommender.ranking import RankingSettings
 from recommender.rules import EditorialRules
 
@@ -41,6 +41,10 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError("config file not found", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", source=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed TOML: {exc}", source=str(path)) from None
     unknown = sorted(set(data) - set(SECTIONS))

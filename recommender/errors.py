@@ -55,7 +55,10 @@ class PathError(RecommenderError, OSError):
     def __init__(self, path: str | Path, action: str, reason: OSError | str) -> None:
         self.path = Path(path)
         if isinstance(reason, OSError):
+            culprit = reason.filename  # the part of the path at fault, when it is another one
             reason = reason.strerror or str(reason)
+            if culprit is not None and Path(culprit) != self.path:
+                reason = f"{culprit}: {reason}"
         super().__init__(f"cannot {action} {path}: {reason}")
 
 
