@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from recommender.errors import ConfigError
+from recommender.errors import SettingsError
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,8 @@ class EditorialRules:
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "[rules]") -> EditorialRules:
         """Validate the ``[rules]`` table; errors name the file and key."""
 
-        def fail(key: str, message: str) -> ConfigError:
-            return ConfigError(f"{where}: '{key}': {message}")
+        def fail(key: str, message: str) -> SettingsError:
+            return SettingsError(f"{where}: '{key}': {message}")
 
         known = {"block", "block_categories", "block_for", "pin", "never_pair"}
         unknown = sorted(set(data) - known)

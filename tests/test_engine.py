@@ -31,7 +31,7 @@ def test_round_trip(built: Path, small_corpus: list[Article]) -> None:
     engine = load(built)
     assert len(engine) == len(small_corpus)
     assert engine.article("vote-2") == small_corpus[1]
-    info = engine.info()
+    info = engine.info().to_dict()
     assert info["article_count"] == 7 and info["model"] == "fake-bow-64"
     assert info["dimension"] == 64 and info["size_bytes"] > 0
     assert info["format_version"] == FORMAT_VERSION

@@ -68,7 +68,11 @@ def test_http_related(demo_index: Path, article_id: str) -> None:
 
 
 def test_http_draft_and_article(demo_index: Path) -> None:
-    draft = {"title": "Leaders of Russia and China hold a summit", "body": "Talks on trade."}
+    draft = {  # dated: ages are then measured against the draft, not the clock
+        "title": "Leaders of Russia and China hold a summit",
+        "body": "Talks on trade.",
+        "published_at": "2025-06-01T10:00:00Z",
+    }
     with TestClient(create_app(demo_index, encoder=FakeEncoder())) as client:
         posted = client.post("/related", json={**draft, "k": 4})
         article = client.get(f"/articles/{IDS[0]}")

@@ -308,7 +308,7 @@ def test_editorial_rules_from_config(tmp_path: Path) -> None:
     assert "a" not in ids(engine.related("b", k=6))
     # a pin never shows the source itself nor an id excluded at request time
     assert "f" not in ids(engine.related("src", k=3, exclude=["f"]))
-    assert engine.info()["rules"]["pin"] == [{"article": "src", "id": "f", "position": 2}]
+    assert engine.info().to_dict()["rules"]["pin"] == [{"article": "src", "id": "f", "position": 2}]
 
 
 @pytest.mark.parametrize(

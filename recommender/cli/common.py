@@ -181,19 +181,12 @@ def write_json(data: Any, *, indent: int | None = None, ensure_ascii: bool = Tru
     sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + "\n")
 
 
-def describe_index(index: dict[str, Any]) -> str:
-    text = f"{index.get('type', '?')} index"
-    if index.get("dead"):
-        text += f", {index['dead']} tombstoned slots"
-    return text
-
-
 def print_build_summary(report: BuildReport, *, to: Console) -> None:
     to.print(
         f"[bold]Built[/bold] {shown(report.index_path)}: {report.read} articles read, "
         f"{report.embedded} embedded, {report.cached} from the cache, {report.rejected} rejected, "
         f"in {report.seconds:.1f} s ({shown(report.model)}, dimension {report.dimension}, "
-        f"{describe_index(report.index)}, generation {report.generation})"
+        f"{report.index.summary()}, generation {report.generation})"
     )
     if report.embedded == 0:
         to.print("Nothing to embed: every article's text was already in the cache.")

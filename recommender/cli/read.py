@@ -153,7 +153,7 @@ def _info_value(key: str, value: Any) -> str:
 def info(index: Path = IndexOpt, config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> None:
     """What is in an index: count, model, dimension, build time, size, effective settings."""
     engine = load_engine(index, config=load_config(config))
-    facts = engine.info()
+    facts = engine.info().to_dict()
     if as_json:
         write_json(facts, indent=2)
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,7 +12,6 @@ from recommender.cli.common import (
     IndexOpt,
     JsonOpt,
     WaitOpt,
-    describe_index,
     err,
     friendly_errors,
     load_config,
@@ -27,30 +26,6 @@ if TYPE_CHECKING:
     from recommender.engine import UpdateReport
 
 InputsArg = typer.Argument(..., help="JSONL, CSV, JSON or Markdown files/folders.")
-UPDATE_FIELDS = (
-    "read",
-    "new",
-    "changed",
-    "unchanged",
-    "removed",
-    "not_found",
-    "embedded",
-    "cached",
-    "article_count",
-)
-
-
-def update_json(report: UpdateReport) -> dict[str, Any]:
-    """The ``--json`` summary of ``upsert``, ``remove`` and ``reindex``."""
-    return {
-        "index": str(report.index_path),
-        "generation": report.generation,
-        "written": report.version_path is not None,
-        **{key: getattr(report, key) for key in UPDATE_FIELDS},
-        "seconds": round(report.seconds, 3),
-        "index_type": report.index.get("type"),
-        "timings": report.timings,
-    }
 
 
 def print_update(verb: str, report: UpdateReport) -> None:
@@ -65,7 +40,7 @@ def print_update(verb: str, report: UpdateReport) -> None:
         f"{report.changed} changed, {report.unchanged} unchanged, {report.removed} removed, "
         f"{report.embedded} embedded ({report.cached} from the cache), in {report.seconds:.1f} s; "
         f"now {report.article_count} articles, generation {report.generation} "
-        f"({describe_index(report.index)})"
+        f"({report.index.summary()})"
     )
 
 
@@ -121,20 +96,7 @@ def build(
     if not as_json:
         print_build_summary(report, to=out)
         return
-    write_json(
-        {
-            "index": str(report.index_path),
-            "read": report.read,
-            "embedded": report.embedded,
-            "cached": report.cached,
-            "rejected": report.rejected,
-            "seconds": round(report.seconds, 3),
-            "model": report.model,
-            "dimension": report.dimension,
-            "generation": report.generation,
-            "index_type": report.index.get("type"),
-        }
-    )
+    write_json(report.to_dict())
 
 
 @friendly_errors
@@ -155,7 +117,7 @@ def upsert(
 
     report = Engine.upsert(load_articles(inputs), index, cache=not no_cache, lock_wait=wait)
     if as_json:
-        write_json(update_json(report))
+        write_json(report.to_dict())
     else:
         print_update("Upserted", report)
 
@@ -180,7 +142,7 @@ def remove(
     if report.not_found:
         err.print(f"warning: {report.not_found} of the ids given were not in the index")
     if as_json:
-        write_json(update_json(report))
+        write_json(report.to_dict())
     else:
         print_update("Removed from", report)
 
@@ -215,11 +177,11 @@ def reindex(
         lock_wait=wait,
     )
     if as_json:
-        write_json(update_json(report))
+        write_json(report.to_dict())
     else:
         out.print(
             f"[bold]Reindexed[/bold] {shown(report.index_path)}: {report.article_count} articles,"
-            f" {describe_index(report.index)}, generation {report.generation}, "
+            f" {report.index.summary()}, generation {report.generation}, "
             f"in {report.seconds:.1f} s"
         )
 
