@@ -113,16 +113,10 @@ def parse_set(items: list[str] | None, what: str = "--set") -> dict[str, Any]:
 
 
 def check_ranking_options(options: dict[str, Any]) -> None:
-    """Unknown names or bad values fail as a :class:`SettingsError` before anything is loaded."""
-    from recommender.errors import SettingsError
+    """Unknown names or bad values fail (a :class:`SettingsError`) before anything is loaded."""
     from recommender.ranking import RankingSettings
 
-    try:
-        RankingSettings().replace(**options)
-    except SettingsError:
-        raise
-    except (ValueError, TypeError) as exc:  # ranking.py still raises plain ValueError
-        raise SettingsError(str(exc)) from None
+    RankingSettings().replace(**options)
 
 
 def ranking_options(
