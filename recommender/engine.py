@@ -104,13 +104,17 @@ class Engine:
         Another writer holding the index makes this wait up to ``lock_wait`` seconds, then
         raise :class:`~recommender.errors.IndexLockedError`.
         """
+        settings = settings or RankingSettings()
+        rules = EditorialRules()
+        if config is not None:
+            settings = settings.replace(**config.ranking)
+            rules = config.rules if config.rules is not None else rules
         return indexing.build(
             articles,
             Path(index_path),
             encoder=encoder or LazyEncoder(model),
             cache=cache,
-            config=config,
-            settings=settings,
+            defaults=(settings, rules),
             index_choice=(index_type, index_params, exact_max),
             background_texts=background_texts,
             lock_wait=lock_wait,

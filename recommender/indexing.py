@@ -37,7 +37,6 @@ from recommender.store import STORE_FILE, write_store, write_store_update
 from recommender.text import TEXT_RECIPE_VERSION, article_text, text_hash
 
 if TYPE_CHECKING:
-    from recommender.config import Config
     from recommender.engine import Engine
 
 __all__ = [
@@ -235,15 +234,15 @@ def build(
     *,
     encoder: Encoder,
     cache: bool | str | Path = True,
-    config: Config | None = None,
-    settings: RankingSettings | None = None,
+    defaults: tuple[RankingSettings, EditorialRules] | None = None,
     index_choice: tuple[str, Mapping[str, Any] | None, int] = (AUTO, None, DEFAULT_EXACT_MAX),
     background_texts: Sequence[str] = (),
     lock_wait: float = 0.0,
 ) -> BuildReport:
     """Embed ``articles`` and write them as a new version of ``index_path`` (see
-    :meth:`Engine.build <recommender.engine.Engine.build>`). ``index_choice``: (type asked for,
-    parameters over its defaults, exact_max)."""
+    :meth:`Engine.build <recommender.engine.Engine.build>`). ``defaults``: the ranking settings
+    and editorial rules stored with the index; ``index_choice``: (type asked for, parameters
+    over its defaults, exact_max)."""
     started = time.perf_counter()
     if not articles:
         raise InputError("no articles to index (empty input)")
@@ -253,10 +252,7 @@ def build(
         raise ValueError(f"exact_max must be >= 0, got {exact_max}")
     kind = choose_index_type(requested, len(articles), exact_max)
     params = index_class(kind).resolve_params(index_params)  # bad names fail before embedding
-    settings = settings or RankingSettings()
-    if config is not None:
-        settings = settings.replace(**config.ranking)
-    rules = config.rules if config is not None and config.rules is not None else None
+    settings, rules = defaults or (RankingSettings(), EditorialRules())
     texts = [article_text(a) for a in articles]
     hashes = [text_hash(t) for t in texts]
     timings: dict[str, float] = {}
@@ -273,7 +269,7 @@ def build(
             "text_recipe_version": TEXT_RECIPE_VERSION,
             "lexical_version": LEXICAL_VERSION,
             "ranking": settings.to_dict(),
-            "rules": (rules or EditorialRules()).to_dict(),
+            "rules": rules.to_dict(),
         }
         content = VersionContent(
             index=index,
@@ -429,10 +425,14 @@ def reindex(
                 current.index.vectors(np.arange(count, dtype=np.int64)), **params
             )
         source_store = current.folder / STORE_FILE
+
+        def copy_store(folder: Path) -> None:
+            shutil.copyfile(source_store, folder / STORE_FILE)
+
         content = VersionContent(
             index=index,
             lexical=current.lexical or _refit(current, np.arange(count), []),
-            write_store=lambda folder: shutil.copyfile(source_store, folder / STORE_FILE),
+            write_store=copy_store,
             fields=_carried_fields(current.manifest),
             requested=requested,
             exact_max=exact_max,

@@ -29,8 +29,11 @@ from .conftest import FakeEncoder
 GOLDEN = Path(__file__).parent / "golden"
 REGENERATE = os.environ.get("RECOMMENDER_REGENERATE_GOLDEN") == "1"
 # A news story with a wire copy, a follow-up cluster, and an evergreen guide.
-IDS = ("russia-china-summit-video-call", "earthquake-strikes-coastal-region",
-       "guide-museum-visiting-tips")
+IDS = (
+    "russia-china-summit-video-call",
+    "earthquake-strikes-coastal-region",
+    "guide-museum-visiting-tips",
+)
 
 
 @pytest.fixture(scope="module")

@@ -157,14 +157,13 @@ def article(request: Request, article_id: str) -> Response:
 def health(request: Request) -> Response:
     holder = _holder(request)
     engine = holder.get().engine
-    data = engine.manifest.data
     return json_response(
         {
             "status": "ok",
             "version_id": engine.manifest.version_id,
             "article_count": len(engine),
             "model": engine.manifest.model_name,
-            "built_at": data.get("built_at"),
+            "built_at": engine.manifest.built_at,
             "reloads": holder.reloads,
             "reload_error": holder.last_error,
         },
