@@ -11,11 +11,11 @@ opinion piece or letter quoting the original's key sentence, then its own argume
 Pairs within a story: "same story" when both are among original/copy/update/repost (the engine
 should show one of them), "different" when either is a follow-up or a reply (both may be
 shown); pairs across stories are "different" too. The rule is the engine's own
-(``Ranker._copy_rule``: equal normalized titles, or cosine >= ``dedupe_threshold``, or cosine >=
-``dedupe_window_threshold`` within ``dedupe_window_days``), on the engine's vectors (text recipe
-2, all-MiniLM-L6-v2). Reported for the shipped settings and a grid; the grid's best setting is
-chosen on these pairs (no other figure), by fewest errors, then fewest wrong collapses, then
-the highest thresholds (the most conservative rule).
+(``recommender.ranking.dedupe.copy_rule``: equal normalized titles, or cosine >=
+``dedupe_threshold``, or cosine >= ``dedupe_window_threshold`` within ``dedupe_window_days``),
+on the engine's vectors (text recipe 2, all-MiniLM-L6-v2). Reported for the shipped settings
+and a grid; the grid's best setting is chosen on these pairs (no other figure), by fewest
+errors, then fewest wrong collapses, then the highest thresholds (the most conservative rule).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from lab import embed
 
 from recommender.articles import Article, parse_datetime
 from recommender.encoder import SentenceTransformerEncoder
-from recommender.pipeline import Ranker
 from recommender.ranking import RankingSettings
-from recommender.store import normalize_title
+from recommender.ranking.dedupe import copy_rule
+from recommender.storage.store import normalize_title
 from recommender.text import article_text
 
 DATA = Path(__file__).resolve().parent / "data" / "copies.jsonl"
@@ -67,7 +67,7 @@ def decide(
     sims: np.ndarray, titles: list[str], stamps: np.ndarray, s: RankingSettings
 ) -> np.ndarray:
     same_title = np.array([[bool(a) and a == b for b in titles] for a in titles])
-    return Ranker._copy_rule(sims, same_title, stamps[:, None] - stamps[None, :], s)
+    return copy_rule(sims, same_title, stamps[:, None] - stamps[None, :], s)
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ from recommender.demo import demo_articles_path, demo_gold_path
 from recommender.encoder import EmbeddingCache, Encoder, embed_texts
 from recommender.evaluation.gold import load_gold
 from recommender.evaluation.lee import LeeData, lee_articles, load_lee
-from recommender.lexical import LexicalModel
 from recommender.loaders import load_articles
+from recommender.storage.lexical import LexicalModel
 from recommender.text import article_text, lexical_text
 
 DEFAULT_CACHE = Path("/tmp/recommender-bench-cache.sqlite")

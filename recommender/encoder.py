@@ -98,8 +98,9 @@ class SentenceTransformerEncoder:
                 device="cpu",
                 local_files_only=self.path is not None,
             )
-        except OSError as exc:
-            raise ModelNotFoundError(f"cannot load model {self.name!r}: {exc}") from None
+        except (OSError, ValueError) as exc:  # not a sentence-transformers model, or no network
+            where = self.path if self.path is not None else self.name
+            raise ModelNotFoundError(f"cannot load the model {where}: {exc}") from None
         # sentence-transformers 6 renamed the method; older releases only have the old name
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from recommender.articles import Article
 from recommender.config import Config
 from recommender.engine import Engine
-from recommender.rules import EditorialRules
+from recommender.ranking.rules import EditorialRules
 
 DAY = 86_400.0
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc).timestamp()
@@ -151,9 +151,9 @@ def test_k_guarantee_and_safety(corpus, opts, k, data) -> None:  # type: ignore[
         return share * float(vectors[aid] @ vectors[src.id]) >= floor
 
     for r in results:
-        if "fallback" not in r.why:
-            assert clears(r.id), (r.id, r.why["relatedness"], floor)
-            assert abs(r.why["relatedness"] - share * float(vectors[r.id] @ vectors[src.id])) < 1e-4
+        if r.why.fallback is None:
+            assert clears(r.id), (r.id, r.why.relatedness, floor)
+            assert abs(r.why.relatedness - share * float(vectors[r.id] @ vectors[src.id])) < 1e-4
     assert len(got) == len(set(got)) <= k
     for rid in got:
         hard, _ = eligible(by_id[rid], src, opts, exclude | blocked, blocked_cat)

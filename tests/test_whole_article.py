@@ -74,7 +74,7 @@ def test_an_edit_in_the_middle_reaches_the_lexical_evidence(tmp_path: Path) -> N
     engine = Engine.load(index, encoder=FakeEncoder(), min_relatedness=-1.0)
     hits = engine.query({"title": "Referendum", "body": "referendum referendum"}, k=3)
     long_hit = next(r for r in hits if r.id == "long")
-    assert long_hit.why["lexical"] > 0 and "referendum" in long_hit.why["shared_terms"]
+    assert long_hit.why.lexical > 0 and "referendum" in long_hit.why.shared_terms
     engine.close()
 
 
