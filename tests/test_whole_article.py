@@ -12,7 +12,7 @@ import pytest
 from recommender.articles import Article
 from recommender.encoder import DEFAULT_MODEL, resolve_model
 from recommender.engine import Engine
-from recommender.errors import ModelMismatchError, ModelNotFoundError
+from recommender.errors import IndexFormatError, ModelMismatchError, ModelNotFoundError
 from recommender.text import ELLIPSIS, HEAD_CHARS, article_text, lexical_text
 
 from .conftest import FakeEncoder, make_article
@@ -105,3 +105,15 @@ def test_model_names() -> None:
     for bad in ("./missing-folder", "a/b/c", "no spaces allowed"):
         with pytest.raises(ModelNotFoundError):
             resolve_model(bad)
+
+
+def test_upsert_refuses_an_index_of_another_text_recipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "idx"
+    Engine.build(corpus(COMET_END), index, encoder=FakeEncoder())
+    import recommender.indexing.version as version
+
+    monkeypatch.setattr(version, "TEXT_RECIPE_VERSION", version.TEXT_RECIPE_VERSION + 1)
+    with pytest.raises(IndexFormatError, match=r"built with text recipe .*rebuild"):
+        Engine.upsert([long_article(BALLOT_END)], index, encoder=FakeEncoder())
