@@ -211,28 +211,21 @@ def read_path(path: Path) -> Iterator[Located]:
         )
 
 
-def load_articles(paths: Sequence[str | Path] | str | Path) -> list[Article]:
-    """Read and validate every input; duplicate ids and empty input are errors."""
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    if not paths:
-        raise InputError("no input files given")
-    articles: list[Article] = []
-    seen: dict[str, str] = {}
-    for raw in paths:
-        path = Path(raw)
-        count = 0
-        for article, source, line in read_path(path):
-            if article.id in seen:
-                raise InputError(
-                    f"duplicate id {article.id!r} (first seen at {seen[article.id]})",
-                    source=source,
-                    line=line,
-                    field="id",
-                )
-            seen[article.id] = f"{source}:{line}" if line else source
-            articles.append(article)
-            count += 1
-        if count == 0:
-            raise InputError("no articles found (empty input)", source=str(path))
-    return articles
+def load_articles(
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    format: str | None = None,
+    include_pages: bool = False,
+    timeout: float = 20.0,
+) -> list[Article]:
+    """Read and validate every input; duplicate ids and empty input are errors.
+
+    Inputs are files, folders or URLs in any format of :mod:`recommender.sources` (JSONL, JSON,
+    CSV, Markdown, WordPress WXR, RSS/Atom, HTML pages, sitemaps), detected from their content
+    unless ``format`` names one. What was skipped on purpose (drafts, tag pages ...) is counted
+    by :func:`recommender.sources.read_inputs`, which this wraps.
+    """
+    from recommender.sources import ReadOptions, read_inputs
+
+    options = ReadOptions(format=format, include_pages=include_pages, timeout=timeout)
+    return read_inputs(paths, options).articles
