@@ -73,6 +73,7 @@ def parse_datetime(value: Any) -> dt.datetime:
 
 
 _TAG_SPLIT = re.compile(r"[;,]")
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def parse_tags(value: Any) -> tuple[str, ...]:
@@ -104,6 +105,14 @@ def _optional_str(value: Any, name: str) -> str | None:
         raise ValueError(f"expected a string, got {type(value).__name__}")
     value = value.strip()
     return value or None
+
+
+def _check_scheme(url: str | None) -> None:
+    """A javascript: or data: link in a read-more box would run in the reader's browser."""
+    if url and _SCHEME.match(url):
+        scheme = url.partition(":")[0].lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"scheme {scheme!r} not allowed: use http(s) or a site-relative path")
 
 
 def article_from_mapping(
@@ -152,6 +161,8 @@ def article_from_mapping(
     for name in ("url", "category", "language"):
         try:
             values[name] = _optional_str(data.get(name), name)
+            if name == "url":
+                _check_scheme(values[name])
         except ValueError as exc:
             raise fail(name, str(exc)) from None
 

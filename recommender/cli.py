@@ -66,6 +66,29 @@ SetOpt = typer.Option(
     help="Ranking option for this call, e.g. --set same_category_only=true (repeatable).",
 )
 DEFAULT_CONFIG = Path("recommender.toml")
+INPUTS_HELP = (
+    "Files, folders or URLs: JSONL, JSON, CSV, Markdown, WordPress export (WXR), RSS/Atom feed,"
+    " HTML pages or sitemap.xml (format detected from the content)."
+)
+FormatOpt = typer.Option(
+    None,
+    "--format",
+    "-f",
+    help="Read every input as: jsonl, json, csv, markdown, wxr, feed, html or sitemap.",
+)
+PagesOpt = typer.Option(
+    False, "--include-pages", help="WordPress export: index published pages too, not only posts."
+)
+
+
+def _read_inputs(inputs: list[str], input_format: str | None, include_pages: bool) -> list[Any]:
+    """Read every input (one contract for all formats); say on stderr what was skipped."""
+    from recommender.sources import ReadOptions, read_inputs
+
+    loaded = read_inputs(inputs, ReadOptions(format=input_format, include_pages=include_pages))
+    for line in loaded.skipped_summary():
+        err.print(f"Skipped {escape(line)}", highlight=False, soft_wrap=True)
+    return loaded.articles
 
 
 @app.callback()
@@ -250,8 +273,10 @@ def _load(index: Path, **kwargs: Any) -> Engine:
 @app.command()
 @friendly_errors
 def build(
-    inputs: list[Path] = typer.Argument(..., help="JSONL, CSV, JSON or Markdown files/folders."),
+    inputs: list[str] = typer.Argument(..., help=INPUTS_HELP),
     index: Path = IndexOpt,
+    input_format: str | None = FormatOpt,
+    include_pages: bool = PagesOpt,
     model: str | None = typer.Option(
         None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
     ),
@@ -283,9 +308,8 @@ def build(
     """
     from recommender.engine import Engine
     from recommender.index import DEFAULT_EXACT_MAX
-    from recommender.loaders import load_articles
 
-    articles = load_articles(inputs)
+    articles = _read_inputs(inputs, input_format, include_pages)
     report = Engine.build(
         articles,
         index,
@@ -318,8 +342,10 @@ def build(
 @app.command()
 @friendly_errors
 def upsert(
-    inputs: list[Path] = typer.Argument(..., help="JSONL, CSV, JSON or Markdown files/folders."),
+    inputs: list[str] = typer.Argument(..., help=INPUTS_HELP),
     index: Path = IndexOpt,
+    input_format: str | None = FormatOpt,
+    include_pages: bool = PagesOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
@@ -330,9 +356,9 @@ def upsert(
     The new version replaces the old one atomically.
     """
     from recommender.engine import Engine
-    from recommender.loaders import load_articles
 
-    report = Engine.upsert(load_articles(inputs), index, cache=not no_cache, lock_wait=wait)
+    articles = _read_inputs(inputs, input_format, include_pages)
+    report = Engine.upsert(articles, index, cache=not no_cache, lock_wait=wait)
     if as_json:
         sys.stdout.write(_update_json(report))
     else:

@@ -74,7 +74,7 @@ def fetch(url: str, timeout: float) -> Input:
     """The content at ``url`` (``InputError`` naming the URL when it cannot be fetched)."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             data = response.read(MAX_FETCH_BYTES + 1)
             final = response.geturl()
     except urllib.error.HTTPError as exc:

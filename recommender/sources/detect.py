@@ -163,7 +163,9 @@ def _read_fetched(source: Input, fmt: str, options: ReadOptions, skips: Skips) -
 
         yield from read_sitemap(source, skips, options.timeout)
     else:
-        raise InputError(f"{fmt} is read from local files only: download it first", source=source.name)
+        raise InputError(
+            f"{fmt} is read from local files only: download it first", source=source.name
+        )
 
 
 def read_inputs(

@@ -71,18 +71,19 @@ def _record(entry: Any, base: str | None, language: str | None) -> dict[str, Any
     body, summary = _body(entry)
     categories = _categories(entry)
     title = inline_text(_text(entry.get("title_detail"), entry.get("title")))
+    updated = dict.get(entry, "updated_parsed")  # the raw key: no published->updated aliasing
     record = {
         "id": (entry.get("id") or "").strip() or url,
         "title": title,
         "body": body,
         "url": url,
-        "published_at": _date(entry.get("published_parsed") or entry.get("updated_parsed")),
+        "published_at": _date(dict.get(entry, "published_parsed") or updated),
         "category": categories[0] if categories else None,
         "tags": categories[1:],
         "language": language_tag((entry.get("title_detail") or {}).get("language")) or language,
         "author": inline_text(entry.get("author")) or None,
         "summary": summary or None,
-        "updated_at": _date(entry.get("updated_parsed")),
+        "updated_at": _date(updated),
     }
     if record["updated_at"] == record["published_at"]:
         record["updated_at"] = None  # RSS has one date: feedparser copies it to both

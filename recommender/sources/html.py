@@ -41,11 +41,25 @@ from recommender.sources.common import (
 )
 
 ARTICLE_TYPES = frozenset(
-    "Article NewsArticle BlogPosting ReportageNewsArticle AnalysisNewsArticle "
-    "OpinionNewsArticle BackgroundNewsArticle ReviewNewsArticle AskPublicNewsArticle "
-    "LiveBlogPosting TechArticle Report SatiricalArticle".split()
+    [
+        "Article",
+        "NewsArticle",
+        "BlogPosting",
+        "ReportageNewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "BackgroundNewsArticle",
+        "ReviewNewsArticle",
+        "AskPublicNewsArticle",
+        "LiveBlogPosting",
+        "TechArticle",
+        "Report",
+        "SatiricalArticle",
+    ]
 )
-LIST_TYPES = frozenset("CollectionPage SearchResultsPage ProfilePage ItemList WebSite".split())
+LIST_TYPES = frozenset(
+    ["CollectionPage", "SearchResultsPage", "ProfilePage", "ItemList", "WebSite"]
+)
 MIN_TEXT_CHARS = 300  # a page without article metadata needs this much main text
 _LIST_PATH = re.compile(r"(^|/)(tags?|categor(y|ies)|topics?|authors?|archives?|series)(/|$)")
 _PAGE_PATH = re.compile(r"(^|/)page/\d+(/|$)|[?&]page=\d+")
@@ -248,7 +262,9 @@ def _sitemap_locs(source: Input) -> Iterator[tuple[str, int, bool]]:
                 if parent is not None:
                     parent.clear()
     except etree.XMLSyntaxError as exc:
-        raise InputError(f"malformed sitemap XML: {exc.msg}", source=source.name, line=exc.lineno) from None
+        raise InputError(
+            f"malformed sitemap XML: {exc.msg}", source=source.name, line=exc.lineno
+        ) from None
     finally:
         handle.close()
 

@@ -151,9 +151,8 @@ def _channel_entry(elem: Any, name: str, channel: dict[str, Any]) -> None:
         data = {_local(c.tag): (c.text or "").strip() for c in elem}
         if data.get("wp:term_id"):
             channel["term_names"][data["wp:term_id"]] = data.get("wp:cat_name", "")
-    elif name == "language" and elem.getparent() is not None:
-        if _local(elem.getparent().tag) == "channel":
-            channel["language"] = language_tag(elem.text)
+    elif name == "language" and _local(getattr(elem.getparent(), "tag", None)) == "channel":
+        channel["language"] = language_tag(elem.text)
 
 
 def read_wxr(source: Input, skips: Skips, *, include_pages: bool = False) -> Iterator[Located]:
