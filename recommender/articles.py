@@ -104,6 +104,8 @@ def _optional_str(value: Any, name: str) -> str | None:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {type(value).__name__}")
     value = value.strip()
+    if name == "url":
+        _check_scheme(value)
     return value or None
 
 
@@ -161,8 +163,6 @@ def article_from_mapping(
     for name in ("url", "category", "language"):
         try:
             values[name] = _optional_str(data.get(name), name)
-            if name == "url":
-                _check_scheme(values[name])
         except ValueError as exc:
             raise fail(name, str(exc)) from None
 
