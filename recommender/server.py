@@ -6,6 +6,7 @@
     GET  /health                                               index version and article count
     GET  /widget.js                                            the embeddable widget
     GET  /docs, /openapi.json                                  API documentation
+    PUT/POST/DELETE /articles...   the publish API, with a bearer token (recommender.publish)
 
 The per-request ranking options are the fields of :class:`RankingSettings`, read at start-up,
 so a new setting is a new query parameter without touching this module. ``GET`` answers carry
@@ -73,6 +74,11 @@ class ServeSettings:
     """BLAS / OpenMP threads per request (0: the libraries' defaults). Requests run in
     parallel, each with one small query, where thread pools only add hand-off costs: on 2 busy
     cores a read-more list over 10k articles took 48 ms with 2 threads, 5 ms with 1."""
+    write_token: str | None = dataclasses.field(default=None, repr=False)
+    """Bearer token of the publish API (PUT/POST/DELETE /articles); the environment variable
+    RECOMMENDER_WRITE_TOKEN overrides it. None: writes are refused."""
+    max_write_body_bytes: int = 8 * 1024 * 1024
+    """Largest body of a publish request (a batch of articles)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.cors_origins, str):
@@ -84,6 +90,7 @@ class ServeSettings:
                 self.max_body_bytes - 1,
                 self.reload_interval,
                 self.compute_threads,
+                self.max_write_body_bytes - 1,
             )
             < 0
         ):
@@ -272,6 +279,17 @@ class EngineHolder:
             self._loading = True
         threading.Thread(target=self._reload, name="recommender-reload", daemon=True).start()
 
+    def adopt(self) -> Served:
+        """Serve the version the link points to now (after a write by this process)."""
+        served = self._load()
+        with self._lock:
+            current = self._served.engine.manifest.generation
+            if served.engine.manifest.generation >= current:
+                self._served = served  # one reference assignment: atomic for readers
+                self.reloads += 1
+            self._checked = time.monotonic()
+            return self._served
+
     def _reload(self) -> None:
         old = self._served.engine.manifest.version_id
         try:
@@ -300,16 +318,21 @@ class EngineHolder:
 class BodyLimit:
     """ASGI middleware: 413 for request bodies over ``limit`` bytes (declared or streamed)."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int, write_limit: int | None = None) -> None:
+        self.app, self.base_limit = app, limit
+        self.write_limit = write_limit if write_limit is not None else limit
+        self.limit = limit
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.base_limit
+        if scope.get("method") in ("PUT", "POST") and scope.get("path", "").startswith("/articles"):
+            limit = self.write_limit  # the publish API takes batches
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            response = JSONResponse({"detail": self._message()}, status_code=413)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = JSONResponse({"detail": self._message(limit)}, status_code=413)
             await response(scope, receive, send)
             return
         seen = 0
@@ -319,14 +342,14 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise HTTPException(413, self._message())
+                if seen > limit:
+                    raise HTTPException(413, self._message(limit))
             return message
 
         await self.app(scope, limited, send)
 
-    def _message(self) -> str:
-        return f"request body larger than {self.limit} bytes"
+    def _message(self, limit: int) -> str:
+        return f"request body larger than {limit} bytes"
 
 
 def _etag(*parts: Any) -> str:
@@ -406,7 +429,9 @@ def create_app(
     )
     app.state.holder = holder
     app.state.settings = settings
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, write_limit=settings.max_write_body_bytes
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -536,6 +561,10 @@ def create_app(
             },
             {"Cache-Control": "no-store"},
         )
+
+    from recommender.publish import add_publish_routes, write_token
+
+    add_publish_routes(app, holder, write_token(settings.write_token))
 
     @app.get("/widget.js", summary="The embeddable read-more widget", include_in_schema=False)
     def widget_js(request: Request) -> Response:
