@@ -18,6 +18,7 @@ new generation and each written article's new read-more list.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import os
@@ -98,10 +99,9 @@ class Publisher:
 
     def warm_up(self) -> None:
         """Load the model now, so the first publish does not pay for it."""
-        try:
+        # A model that cannot load is reported by the first write that needs it.
+        with contextlib.suppress(Exception):
             self.encoder().encode(["warm up"])
-        except Exception:  # noqa: BLE001  (reported by the first write that needs it)
-            pass
 
     def upsert(self, articles: list[Article], k: int) -> dict[str, Any]:
         started = time.perf_counter()
