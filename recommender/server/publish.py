@@ -33,11 +33,11 @@ from starlette.concurrency import run_in_threadpool
 
 from recommender.articles import Article, article_from_mapping
 from recommender.encoder import Encoder, ModelNotFoundError
-from recommender.engine import Engine, UnknownArticleError
-from recommender.errors import IndexLockedError, InputError
+from recommender.engine import Engine
+from recommender.errors import IndexLockedError, InputError, UnknownArticleError
 
 if TYPE_CHECKING:
-    from recommender.server import EngineHolder
+    from recommender.server.reload import EngineHolder
 
 ENV_TOKEN = "RECOMMENDER_WRITE_TOKEN"
 LOCK_WAIT = 10.0  # seconds a write waits for another writer (a CLI upsert) before a 409
