@@ -103,7 +103,7 @@ def test_put_is_visible_within_a_second_with_no_failed_read(server: tuple[Path, 
     time.sleep(0.3)
     reader.stop.set()
     reader.join(10)
-    assert visible is not None and visible < 1.0, (answered, visible)
+    assert visible is not None and visible < 1.0, (answered, visible, answer.get("timings"))
     assert reader.failed == [] and reader.ok > 0
     related = [r["id"] for r in answer["articles"][0]["related"]]
     assert {"world/russia-china-summit", "world/china-russia-trade"} <= set(related[:3])

@@ -61,5 +61,7 @@ def create_app(
     )
     allow_origins(app, settings.cors_origins)
     app.include_router(router)
-    add_publish_routes(app, holder, write_token(settings.write_token))
+    add_publish_routes(
+        app, holder, write_token(settings.write_token), threads=settings.compute_threads
+    )
     return app
