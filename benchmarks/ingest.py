@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import RESULTS, finish, fmt, machine, md_table, record, write_fragment
+from common import finish, fmt, machine, md_table, record, write_fragment
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "benchmark-token"
