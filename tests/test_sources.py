@@ -405,3 +405,21 @@ def test_unsafe_url_scheme_is_an_input_error(tmp_path: Path, url: str) -> None:
         load_articles([path])
     path.write_text(json.dumps({"id": "a", "title": "A", "url": "/world/a"}) + "\n")
     assert load_articles([path])[0].url == "/world/a"
+
+
+def test_site_served_from_a_sub_folder(tmp_path: Path) -> None:
+    """A sitemap of a site under a base path (https://host/news/...) finds the built files, and
+    pages get the same ids as from the folder (their path in the site, as Markdown ids)."""
+    site = tmp_path / "public"
+    shutil.copytree(SITE, site)
+    text = (site / "sitemap.xml").read_text()
+    (site / "sitemap.xml").write_text(text.replace("post.example/", "post.example/news/"))
+    from_sitemap = read_inputs([site / "sitemap.xml"]).articles
+    assert sorted(a.id for a in from_sitemap) == [
+        "culture/harbour-festival",
+        "world/ferry-strike",
+        "world/port-deal",
+    ]
+    from_folder = by_id(load_articles([site]))
+    for article in from_sitemap:
+        assert from_folder[article.id].title == article.title

@@ -159,7 +159,9 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v not in (None, "", [])), None)
 
 
-def _record(meta: dict[str, Any], text: str, page_url: str | None, rel: str) -> dict[str, Any]:
+def _record(
+    meta: dict[str, Any], text: str, page_url: str | None, rel: str, id_from_file: bool
+) -> dict[str, Any]:
     ld = meta["ld"]
     canonical = _first(meta.get("canonical"), meta.get("og:url"), ld.get("url"), page_url)
     if canonical and page_url:
@@ -172,7 +174,7 @@ def _record(meta: dict[str, Any], text: str, page_url: str | None, rel: str) -> 
     sections = _names(section) or _names(meta.get("article:section"))
     titles = [*_names(ld.get("headline")), *_names([meta.get("og:title"), meta.get("h1")])]
     return {
-        "id": _page_id(canonical if safe_url(canonical) else None, rel),
+        "id": _page_id(None if id_from_file or not safe_url(canonical) else canonical, rel),
         "title": (titles or _names(meta.get("title")) or [""])[0],
         "body": text,
         "url": url,
@@ -192,9 +194,19 @@ def _record(meta: dict[str, Any], text: str, page_url: str | None, rel: str) -> 
 
 
 def read_page(
-    data: bytes, name: str, skips: Skips, *, page_url: str | None, rel: str, count_as: str
+    data: bytes,
+    name: str,
+    skips: Skips,
+    *,
+    page_url: str | None,
+    rel: str,
+    count_as: str,
+    id_from_file: bool = False,
 ) -> Iterator[Located]:
-    """One page: an article, or a counted skip."""
+    """One page: an article, or a counted skip. ``id_from_file``: the id is the page's path in
+    the site's folder (``posts/summit`` for ``posts/summit/index.html``, as the Markdown
+    reader names ``content/posts/summit.md``), not its canonical URL's path (which carries the
+    site's base path when it is served from a sub-folder)."""
     require("trafilatura")
     import trafilatura
 
@@ -223,7 +235,7 @@ def read_page(
     if not text or (not declared and len(text) < MIN_TEXT_CHARS):
         skips.add(count_as, "no article text" if not text else "too little text for an article")
         return
-    record = _record(meta, text, page_url, rel)
+    record = _record(meta, text, page_url, rel, id_from_file)
     first, _, rest = text.partition("\n")
     if rest and " ".join(first.split()).lower() == record["title"].lower():
         record["body"] = rest  # the headline is the title, not the body's lead
@@ -243,7 +255,13 @@ def read_html_dir(root: Path, skips: Skips) -> Iterator[Located]:
     for page in pages:
         rel = page.relative_to(root).as_posix()
         yield from read_page(
-            page.read_bytes(), str(page), skips, page_url=None, rel=rel, count_as=str(root)
+            page.read_bytes(),
+            str(page),
+            skips,
+            page_url=None,
+            rel=rel,
+            count_as=str(root),
+            id_from_file=True,
         )
 
 
@@ -270,10 +288,15 @@ def _sitemap_locs(source: Input) -> Iterator[tuple[str, int, bool]]:
 
 
 def _local_page(folder: Path, loc: str) -> Path | None:
-    path = urlsplit(loc).path.lstrip("/")
-    for candidate in (folder / path / "index.html", folder / path, folder / f"{path}.html"):
-        if candidate.is_file():
-            return candidate
+    """The file for ``loc`` under ``folder``; a site served from a sub-folder
+    (``https://x.example/blog/posts/a/``) has its base path tried away segment by segment."""
+    parts = [p for p in urlsplit(loc).path.split("/") if p]
+    for start in range(len(parts) + 1):
+        path = "/".join(parts[start:])
+        candidates = [folder / path / "index.html", folder / path, folder / f"{path}.html"]
+        for candidate in candidates if path else [folder / "index.html"]:
+            if candidate.is_file():
+                return candidate
     return None
 
 
@@ -287,12 +310,14 @@ def read_sitemap(source: Input, skips: Skips, timeout: float) -> Iterator[Locate
             continue
         if local is not None:
             data, name = local.read_bytes(), str(local)
+            rel = local.relative_to(folder).as_posix()  # type: ignore[arg-type]
         elif is_url(loc) and source.url:
             page = fetch(loc, timeout)
             if nested:
                 yield from read_sitemap(page, skips, timeout)
                 continue
             data, name = page.read(), loc
+            rel = urlsplit(loc).path.lstrip("/") or "index.html"
         else:
             raise InputError(
                 f"page {loc} is not under {folder} (looked for index.html, the path, path.html)",
@@ -300,5 +325,12 @@ def read_sitemap(source: Input, skips: Skips, timeout: float) -> Iterator[Locate
                 line=line,
                 field="loc",
             )
-        rel = urlsplit(loc).path.lstrip("/") or "index.html"
-        yield from read_page(data, name, skips, page_url=loc, rel=rel, count_as=source.name)
+        yield from read_page(
+            data,
+            name,
+            skips,
+            page_url=loc,
+            rel=rel,
+            count_as=source.name,
+            id_from_file=local is not None,
+        )
