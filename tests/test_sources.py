@@ -198,6 +198,11 @@ def test_rss_feed() -> None:
     assert river.metadata["summary"] == "Flood warnings lifted along the lower valley."
     assert river.metadata["author"] == "Priya Natarajan"
     assert river.language == "en"
+    farmers = items["https://courier.example/news/2025/06/farmers-count-cost"]
+    # WordPress's "Read More..." and "The post ... appeared first on ..." are not the story
+    assert (
+        farmers.body == "Drained fields show the flood damage to spring crops along the river ..."
+    )
     mayor = items["courier-8843"]
     assert mayor.url is None and mayor.title == "Mayor's statement on the bridge"
     assert_clean(mayor)

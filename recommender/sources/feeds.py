@@ -10,6 +10,7 @@ first category, tags = the others; language from the entry or the feed. Kept as 
 from __future__ import annotations
 
 import calendar
+import re
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,18 @@ from recommender.sources.common import (
     require,
     safe_url,
 )
+
+
+# What WordPress (and Yoast) append to every feed item: not the article's text.
+_BOILERPLATE = re.compile(
+    r"^(the post .+ appeared first on .+|read more\W*|continue reading\W*.*|\[(\.\.\.|…)\])$",
+    re.IGNORECASE,
+)
+
+
+def _without_boilerplate(text: str) -> str:
+    lines = [line for line in text.split("\n") if not _BOILERPLATE.match(line.strip())]
+    return "\n".join(lines).replace(" [...]", " ...").replace(" […]", " ...")
 
 
 def _date(parsed: Any) -> str | None:
@@ -51,6 +64,7 @@ def _body(entry: Any) -> tuple[str, str]:
     )  # html first
     summary = _text(entry.get("summary_detail"), entry.get("summary"))
     body = _text(contents[0], None) if contents else ""
+    body, summary = _without_boilerplate(body), _without_boilerplate(summary)
     return (body or summary), (summary if body and summary != body else "")
 
 
