@@ -10,8 +10,8 @@ first category, tags = the others; language from the entry or the feed. Kept as 
 from __future__ import annotations
 
 import calendar
-import re
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
@@ -29,7 +29,6 @@ from recommender.sources.common import (
     require,
     safe_url,
 )
-
 
 # What WordPress (and Yoast) append to every feed item: not the article's text.
 _BOILERPLATE = re.compile(
