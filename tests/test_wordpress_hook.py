@@ -133,7 +133,7 @@ def test_a_wrong_token_is_logged_and_changes_nothing(server: tuple[Path, str]) -
     script = STUBS + hook_code(base).replace(TOKEN, "stale-token") + SCENARIO
     (work / "bad.php").write_text(script)
     done = subprocess.run(
-        ["php", str(work / "bad.php")], capture_output=True, text=True, timeout=120
+        [php(), str(work / "bad.php")], capture_output=True, text=True, timeout=120
     )
     assert f"PUT {base}/articles/4242 -> 401" in done.stdout
     assert "recommender: PUT 4242 failed (401)" in done.stderr + done.stdout
