@@ -24,7 +24,7 @@ import tomllib
 from recommender.errors import ConfigError, SettingsError
 from recommender.options import coerce_fields, field_options
 from recommender.ranking import RankingSettings
-from recommender.rules import EditorialRules
+from recommender.ranking.rules import EditorialRules
 
 SECTIONS = ("ranking", "rules", "serve")
 
@@ -92,6 +92,10 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("config file not found", source=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason})", source=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"malformed TOML: {exc}", source=str(path)) from None
     unknown = sorted(set(data) - set(SECTIONS))

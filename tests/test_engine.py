@@ -11,7 +11,7 @@ import pytest
 
 from recommender.articles import Article, InputError
 from recommender.engine import Engine, UnknownArticleError
-from recommender.persistence import FORMAT_VERSION, IndexFormatError, versions_dir
+from recommender.storage.versions import FORMAT_VERSION, IndexFormatError, versions_dir
 
 from .conftest import FakeEncoder, make_article
 
@@ -76,7 +76,7 @@ def test_related_topics_k_and_never_self(built: Path) -> None:
 def test_exclude_and_options(built: Path) -> None:
     engine = load(built)
     results = engine.related("vote-1", k=2, exclude=["vote-2", "unknown-id"])
-    assert [r.id for r in results][0] == "vote-3"
+    assert results[0].id == "vote-3"
     assert "vote-2" not in [r.id for r in results]
     rec = engine.related(
         "vote-1",

@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
-from recommender import indexing as indexing_module
 from recommender.cli import app
 from recommender.evaluation import MissingExtraError
 from recommender.evaluation.lee import lee_article, load_lee
 from recommender.evaluation.runs import evaluate_lee
+from recommender.indexing import writers as indexing_module
 
 from .conftest import FakeEncoder
 
@@ -90,7 +90,7 @@ def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.model
 def test_dense_cosine_on_lee_with_the_real_model(lee) -> None:  # type: ignore[no-untyped-def]
-    from recommender.cli_eval import dense_only
+    from recommender.cli.eval import dense_only
 
     report = evaluate_lee(data=lee, options=dense_only())
     # all-MiniLM-L6-v2 cosine gives about 0.66 on Lee50 (between LSA 0.60 and ESA 0.72).

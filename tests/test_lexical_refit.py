@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.lexical import LexicalModel, TermCounts
+from recommender.storage.lexical import LexicalModel, TermCounts
 
 TEXTS = [
     "Putin and Xi met by video link to discuss trade and energy.",
