@@ -33,9 +33,15 @@ from fastapi import FastAPI, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from recommender.articles import Article, article_from_mapping
-from recommender.encoder import Encoder, ModelNotFoundError
+from recommender.encoder import Encoder
 from recommender.engine import Engine
-from recommender.errors import IndexLockedError, InputError, UnknownArticleError
+from recommender.errors import (
+    IndexLockedError,
+    InputError,
+    ModelNotFoundError,
+    RecommenderError,
+    UnknownArticleError,
+)
 
 if TYPE_CHECKING:
     from recommender.server.reload import EngineHolder
@@ -184,7 +190,7 @@ async def _run(call: Any, *args: Any) -> Response:
         raise HTTPException(409, str(exc), headers={"Retry-After": "5"}) from None
     except ModelNotFoundError as exc:
         raise HTTPException(503, f"writes need the index's model: {exc}") from None
-    except ValueError as exc:  # InputError included: names the field at fault
+    except RecommenderError as exc:  # a user's mistake, naming the field; else a bug (500)
         raise HTTPException(422, str(exc)) from None
     body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
