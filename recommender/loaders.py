@@ -3,7 +3,9 @@
 Every reader yields validated :class:`~recommender.articles.Article` objects (with where they
 came from) and raises
 :class:`~recommender.articles.InputError` naming file, line and field on the first problem.
-:func:`load_articles` reads several inputs, rejects duplicate ids and empty input.
+:func:`load_articles` reads several inputs of any format (these and those of
+:mod:`recommender.sources`, which detects each input's format and runs the one read loop),
+rejects duplicate ids and empty input.
 """
 
 from __future__ import annotations
@@ -190,29 +192,6 @@ def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Locate
     meta.pop("draft", None)
     record = _markdown_record(meta, body, rel_id or path.stem)
     yield article_from_mapping(record, source=str(path), line=1), str(path), 1
-
-
-def read_path(path: Path) -> Iterator[Located]:
-    """Dispatch on the kind of input: folder of Markdown, .jsonl/.ndjson, .json, .csv, .md."""
-    if path.is_dir():
-        yield from read_markdown_dir(path)
-        return
-    if not path.exists():
-        raise InputError("no such file or folder", source=str(path))
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        yield from read_jsonl(path)
-    elif suffix == ".json":
-        yield from read_json(path)
-    elif suffix in (".csv", ".tsv"):
-        yield from read_csv(path)
-    elif suffix in MARKDOWN_SUFFIXES:
-        yield from read_markdown_file(path)
-    else:
-        raise InputError(
-            f"unknown input type '{suffix}': use .jsonl, .json, .csv, .md or a folder of .md files",
-            source=str(path),
-        )
 
 
 def load_articles(
