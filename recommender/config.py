@@ -7,6 +7,8 @@
     block = ["old-ad"]
     [serve]              # read by `recommender serve`
     cors_origins = ["https://example.com"]
+    [events]             # reader events: see recommender/feedback/serving.py
+    [experiment]         # an interleaving experiment: name, [experiment.a], [experiment.b]
 
 Sections other than these are an error (a typo must not be silently ignored).
 """
@@ -23,7 +25,7 @@ from recommender.articles import InputError
 from recommender.ranking import RankingSettings
 from recommender.rules import EditorialRules
 
-SECTIONS = ("ranking", "rules", "serve")
+SECTIONS = ("ranking", "rules", "serve", "events", "experiment")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Config:
     ranking: dict[str, Any] = field(default_factory=dict)  # overrides, validated
     rules: EditorialRules | None = None  # None: keep the rules stored with the index
     serve: dict[str, Any] = field(default_factory=dict)
+    events: dict[str, Any] = field(default_factory=dict)  # checked by feedback.serving
+    experiment: dict[str, Any] = field(default_factory=dict)  # checked by feedback.serving
     path: Path | None = None
 
 
@@ -59,4 +63,11 @@ def load_config(path: str | Path) -> Config:
             rules = EditorialRules.from_dict(data["rules"], where="[rules]")
         except ValueError as exc:
             raise InputError(str(exc), source=str(path)) from None
-    return Config(ranking=dict(ranking), rules=rules, serve=dict(data.get("serve", {})), path=path)
+    return Config(
+        ranking=dict(ranking),
+        rules=rules,
+        serve=dict(data.get("serve", {})),
+        events=dict(data.get("events", {})),
+        experiment=dict(data.get("experiment", {})),
+        path=path,
+    )

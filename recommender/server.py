@@ -5,6 +5,7 @@
     GET  /articles/{id}                                        one article
     GET  /health                                               index version and article count
     GET  /widget.js                                            the embeddable widget
+    POST /events, GET /events/stats                            reader events (feedback/)
     GET  /docs, /openapi.json                                  API documentation
 
 The per-request ranking options are the fields of :class:`RankingSettings`, read at start-up,
@@ -48,6 +49,8 @@ from recommender.articles import InputError
 from recommender.config import Config, load_config
 from recommender.encoder import Encoder, LazyEncoder, ModelNotFoundError
 from recommender.engine import Engine, UnknownArticleError
+from recommender.feedback.serving import Feedback, event_settings, experiment_settings
+from recommender.feedback.serving import install as install_feedback
 from recommender.ranking import RankingSettings
 
 log = logging.getLogger("recommender.server")
@@ -356,6 +359,15 @@ DRAFT_EXAMPLE = {
 
 
 # ---------------------------------------------------------------------------- the app
+def _feedback(index_path: str | Path, config: Config | None) -> Feedback:
+    source = str(config.path) if config is not None else "<config>"
+    return Feedback(
+        index_path,
+        event_settings(config.events if config else {}, source),
+        experiment_settings(config.experiment if config else {}, source),
+    )
+
+
 def create_app(
     index_path: str | Path,
     *,
@@ -395,6 +407,7 @@ def create_app(
         }
         for name, (_, schema) in options.items()
     ]
+    feedback = _feedback(index_path, loaded)
     widget = resources.files("recommender").joinpath("static/widget.js").read_bytes()
     widget_etag = _etag("widget", hashlib.sha256(widget).hexdigest())
     cache_control = f"public, max-age={settings.cache_max_age}"
@@ -406,6 +419,8 @@ def create_app(
     )
     app.state.holder = holder
     app.state.settings = settings
+    app.state.feedback = feedback
+    install_feedback(app, feedback)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -461,6 +476,10 @@ def create_app(
         if article_id not in engine:
             raise HTTPException(404, f"no article with id {article_id!r} in this index")
         excluded = split_ids(exclude)
+        if feedback.active(parsed):  # an experiment or randomized lists: never cached
+            shown, ranking = feedback.arrange(engine, article_id, k, excluded)
+            body = {"id": article_id, "results": [r.to_dict() for r in shown], "ranking": ranking}
+            return _json(body, {"Cache-Control": "no-store"})
         etag = _etag(
             served.fingerprint,
             "related",
