@@ -524,6 +524,12 @@ from recommender.cli_eval import eval_app  # noqa: E402  (it imports the helpers
 
 app.add_typer(eval_app, name="eval")
 
+# Learning from readers: events export, eval clicks/interleaving (on eval_app), tune.
+from recommender.cli_feedback import events_app, tune  # noqa: E402
+
+app.add_typer(events_app, name="events")
+app.command("tune")(friendly_errors(tune))
+
 
 def main() -> None:
     """Console entry point."""
