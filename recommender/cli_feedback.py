@@ -177,4 +177,5 @@ def tune(
     table.add_row("mean", "", f"{result.before:.4f}", f"{result.after:.4f}")
     out.print(table)
     learned = ", ".join(f"{name}={value:.3g}" for name, value in result.settings.items())
-    out.print(f"Learned: {learned}\nWritten to {target} (not applied: review it, then adopt it).", highlight=False)
+    sys.stdout.write(f"Learned: {learned}\nWritten to {target}\n")
+    sys.stdout.write("Not applied: review the file, then copy its [ranking] into recommender.toml.\n")

@@ -131,6 +131,7 @@ class InterleavingReport:
     needed_impressions: int | None
     """Impressions the comparison needs in all at the observed effect; None when no effect yet."""
     still_needed: int | None
+    """0 once significant; else the impressions to add at the observed effect (None: no effect)."""
     alpha: float = ALPHA
 
     def to_dict(self) -> dict[str, object]:
@@ -162,6 +163,7 @@ def report(outcomes: Sequence[Outcome], experiment: str | None = None) -> Interl
     decided = wa + wb
     p_value = float(binomtest(wa, decided, 0.5).pvalue) if decided else 1.0
     leaning = None if wa == wb else ("a" if wa > wb else "b")
+    significant = p_value < ALPHA
     rate = wa / decided if decided else None
     needed = (
         impressions_needed(rate, decided / len(outcomes)) if rate is not None and outcomes else None
@@ -174,9 +176,9 @@ def report(outcomes: Sequence[Outcome], experiment: str | None = None) -> Interl
         wins_b=wb,
         ties=clicked - decided,
         p_value=p_value,
-        preferred=leaning if p_value < ALPHA else None,
+        preferred=leaning if significant else None,
         leaning=leaning,
         win_rate_a=rate,
         needed_impressions=needed,
-        still_needed=None if needed is None else max(0, needed - len(outcomes)),
+        still_needed=0 if significant else None if needed is None else max(0, needed - len(outcomes)),
     )
