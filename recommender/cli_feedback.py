@@ -5,7 +5,7 @@
     recommender eval interleaving --index PATH [--experiment NAME] [--json]
     recommender tune --index PATH (--gold FILE | --clicks) [--out recommender.tuned.toml]
 
-Registered on the main app in ``recommender/cli.py``; heavy imports stay inside the commands.
+Registered on the main app (and ``eval``) in ``recommender/cli.py``; heavy imports stay inside the commands.
 """
 
 from __future__ import annotations
@@ -18,8 +18,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recommender.cli import ConfigOpt, IndexOpt, JsonOpt, _config, friendly_errors
-from recommender.cli_eval import eval_app
+from recommender.cli import _config, friendly_errors
+
+# The shared options of cli.py, restated here: mypy cannot type names imported in a cycle.
+IndexOpt = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder.")
+JsonOpt = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
+ConfigOpt = typer.Option(
+    None, "--config", "-c", help="recommender.toml (default: ./recommender.toml if present)."
+)
 
 events_app = typer.Typer(
     name="events",
@@ -43,8 +49,6 @@ def export_events(
     sys.stderr.write(f"Exported {count} events from {events_path(index)} to {target}\n")
 
 
-@eval_app.command("clicks")
-@friendly_errors
 def clicks(
     index: Path = IndexOpt,
     folder: Path = typer.Option(
@@ -70,7 +74,9 @@ def clicks(
     for column in ("position", "shown", "clicks", "CTR", "95% Wilson"):
         table.add_column(column, justify="right")
     for r in report.by_position:
-        table.add_row(r.label, str(r.shown), str(r.clicks), f"{r.ctr:.2%}", f"{r.low:.2%}-{r.high:.2%}")
+        table.add_row(
+            r.label, str(r.shown), str(r.clicks), f"{r.ctr:.2%}", f"{r.low:.2%}-{r.high:.2%}"
+        )
     out.print(table)
     out.print(
         f"overall CTR {report.overall.ctr:.2%}; clicked {report.clicked_articles} of"
@@ -80,8 +86,6 @@ def clicks(
     )
 
 
-@eval_app.command("interleaving")
-@friendly_errors
 def interleaving(
     index: Path = IndexOpt,
     experiment: str | None = typer.Option(
@@ -123,7 +127,7 @@ def interleaving(
             )
 
 
-def tune(
+def tune(  # noqa: PLR0913 - one argument per command-line option
     index: Path = IndexOpt,
     gold: Path | None = typer.Option(None, "--gold", help="Learn from a gold file (JSONL/CSV)."),
     from_clicks: bool = typer.Option(False, "--clicks", help="Learn from recorded click events."),
@@ -178,4 +182,6 @@ def tune(
     out.print(table)
     learned = ", ".join(f"{name}={value:.3g}" for name, value in result.settings.items())
     sys.stdout.write(f"Learned: {learned}\nWritten to {target}\n")
-    sys.stdout.write("Not applied: review the file, then copy its [ranking] into recommender.toml.\n")
+    sys.stdout.write(
+        "Not applied: review the file, then copy its [ranking] into recommender.toml.\n"
+    )

@@ -33,7 +33,13 @@ IMPRESSION = {
     "config": "default",
     "shown": [{"id": "vote-2", "position": 1}, {"id": "vote-3", "position": 2}],
 }
-CLICK = {"type": "click", "impression": "tok1", "source": "vote-1", "target": "vote-3", "position": 2}
+CLICK = {
+    "type": "click",
+    "impression": "tok1",
+    "source": "vote-1",
+    "target": "vote-3",
+    "position": 2,
+}
 
 
 @pytest.fixture
@@ -98,7 +104,9 @@ def test_store_is_append_only_wal_and_outlives_rebuilds(index: Path, small_corpu
     store.close()
     Engine.build(small_corpus[:5], index, encoder=FakeEncoder())  # a new version folder
     assert [e.type for e in load_events(index)] == ["impression", "click"]
-    assert not any(p.name.endswith(".sqlite") for p in index.resolve().iterdir() if "events" in p.name)
+    assert not any(
+        p.name.endswith(".sqlite") for p in index.resolve().iterdir() if "events" in p.name
+    )
 
 
 def test_export_json_lines_and_parquet_needs_its_extra(index: Path, tmp_path: Path) -> None:
@@ -129,8 +137,11 @@ def test_post_events_stores_and_rejects_with_counts(index: Path, tmp_path: Path)
     config = tmp_path / "recommender.toml"
     config.write_text("[events]\nrate_per_second = 1000\nburst = 1000\nmax_body_bytes = 2048\n")
     client = TestClient(create_app(index, config=config, encoder=FakeEncoder()))
-    ok = client.post("/events", content=json.dumps({"events": [IMPRESSION, CLICK]}),
-                     headers={"Content-Type": "text/plain;charset=UTF-8"})
+    ok = client.post(
+        "/events",
+        content=json.dumps({"events": [IMPRESSION, CLICK]}),
+        headers={"Content-Type": "text/plain;charset=UTF-8"},
+    )
     assert ok.status_code == 204 and "set-cookie" not in ok.headers
     assert client.post("/events", content=b"{bad").status_code == 400
     bad = client.post("/events", json={**CLICK, "ip": "1.2.3.4"})

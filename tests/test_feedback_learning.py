@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import random
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 from recommender.demo import demo_articles_path, demo_gold_path
 from recommender.engine import Engine
@@ -73,13 +73,40 @@ def test_swap_adjacent() -> None:
 
 def test_attribution_and_sign_test_known_values() -> None:
     events = [
-        Event("impression", "i1", "s", "e", "e", {"shown": [{"id": "x", "position": 1}, {"id": "y", "position": 2}], "teams": ["a", "b"]}),
+        Event(
+            "impression",
+            "i1",
+            "s",
+            "e",
+            "e",
+            {
+                "shown": [{"id": "x", "position": 1}, {"id": "y", "position": 2}],
+                "teams": ["a", "b"],
+            },
+        ),
         Event("click", "i1", "s", None, None, {"target": "x", "position": 1}),
         Event("click", "i1", "s", None, None, {"target": "x", "position": 1}),  # repeated: once
-        Event("impression", "i2", "s", "e", "e", {"shown": [{"id": "x", "position": 1}, {"id": "y", "position": 2}], "teams": ["b", "a"]}),
+        Event(
+            "impression",
+            "i2",
+            "s",
+            "e",
+            "e",
+            {
+                "shown": [{"id": "x", "position": 1}, {"id": "y", "position": 2}],
+                "teams": ["b", "a"],
+            },
+        ),
         Event("click", "i2", "s", None, None, {"target": "x", "position": 1}),
         Event("click", "i2", "s", None, None, {"target": "y", "position": 2}),
-        Event("impression", "i3", "s", "other", "other", {"shown": [{"id": "x", "position": 1}], "teams": ["b"]}),
+        Event(
+            "impression",
+            "i3",
+            "s",
+            "other",
+            "other",
+            {"shown": [{"id": "x", "position": 1}], "teams": ["b"]},
+        ),
     ]
     outcomes = attribute(events, "e")
     assert outcomes == [Outcome("i1", 1, 0), Outcome("i2", 1, 1)]
@@ -114,7 +141,10 @@ def test_interleaving_finds_the_truly_better_configuration(sim: Simulator) -> No
     pilot = report(attribute(sim.interleaving_events(worse, better, 1500, seed=99)))
     assert pilot.leaning == "b" and pilot.needed_impressions is not None
     claimed = pilot.needed_impressions
-    runs = [report(attribute(sim.interleaving_events(worse, better, claimed, seed=s))) for s in range(40)]
+    runs = [
+        report(attribute(sim.interleaving_events(worse, better, claimed, seed=s)))
+        for s in range(40)
+    ]
     right = sum(r.preferred == "b" for r in runs)
     wrong = sum(r.preferred == "a" for r in runs)
     assert wrong == 0 and right >= 0.9 * len(runs), (claimed, right)
@@ -158,7 +188,11 @@ def test_click_report_counts_and_plots(sim: Simulator, demo: Engine, tmp_path: P
     assert sum(x.shown for x in r.by_section) == sum(x.shown for x in r.by_age) == 10000
     assert 0 < r.clicked_coverage <= 1 and r.clicked_articles <= r.shown_articles
     files = write_report(r, tmp_path / "report")
-    assert {f.name for f in files} >= {"ctr_by_position.png", "ctr_by_section.png", "ctr_by_age.png"}
+    assert {f.name for f in files} >= {
+        "ctr_by_position.png",
+        "ctr_by_section.png",
+        "ctr_by_age.png",
+    }
     assert all(f.read_bytes()[:4] == b"\x89PNG" for f in files if f.suffix == ".png")
 
 
@@ -174,20 +208,33 @@ def test_cli_events_eval_and_tune(sim: Simulator, demo: Engine, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     types = {json.loads(line)["type"] for line in out.read_text().splitlines()}
     assert types == {"impression", "click"}
-    done = cli("eval", "interleaving", "--index", str(index), "--experiment", "sim", "--json", cwd=tmp_path)
+    done = cli(
+        "eval", "interleaving", "--index", str(index), "--experiment", "sim", "--json", cwd=tmp_path
+    )
     assert done.returncode == 0 and json.loads(done.stdout)["impressions"] == 600
     done = cli("eval", "clicks", "--index", str(index), "--out", str(tmp_path / "r"), cwd=tmp_path)
     assert done.returncode == 0 and (tmp_path / "r" / "ctr_by_position.png").exists()
     tuned = tmp_path / "tuned.toml"
-    done = cli("tune", "--index", str(index), "--clicks", "--folds", "3", "--out", str(tuned), cwd=tmp_path)
+    done = cli(
+        "tune", "--index", str(index), "--clicks", "--folds", "3", "--out", str(tuned), cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert "Not applied" in done.stdout
     assert set(tomllib.loads(tuned.read_text())["ranking"]) >= {"weight_recency", "half_life_days"}
     again = cli("tune", "--index", str(index), "--clicks", "--out", str(tuned), cwd=tmp_path)
     assert again.returncode == 1 and "exists" in again.stderr  # never overwritten silently
     gold = cli(
-        "tune", "--index", str(index), "--gold", str(demo_gold_path()), "--folds", "3",
-        "--out", str(tmp_path / "gold.toml"), "--json", cwd=tmp_path,
+        "tune",
+        "--index",
+        str(index),
+        "--gold",
+        str(demo_gold_path()),
+        "--folds",
+        "3",
+        "--out",
+        str(tmp_path / "gold.toml"),
+        "--json",
+        cwd=tmp_path,
     )
     assert gold.returncode == 0, gold.stderr
     figures = json.loads(gold.stdout)

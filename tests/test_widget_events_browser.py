@@ -18,8 +18,8 @@ from recommender.engine import Engine
 from recommender.feedback.events import Event, load_events
 
 from ._serving import http, serve_process
-from .test_widget_browser import ARTICLES, chromium, static_site
 from .conftest import FakeEncoder
+from .test_widget_browser import ARTICLES, chromium, static_site
 
 
 def page_html(api: str) -> str:
@@ -36,8 +36,10 @@ def page_html(api: str) -> str:
 
 
 GPC = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true});"
-STATES = "JSON.stringify(Array.from(document.querySelectorAll('[data-recommender]'))" \
+STATES = (
+    "JSON.stringify(Array.from(document.querySelectorAll('[data-recommender]'))"
     ".map(b => b.getAttribute('data-recommender-state')))"
+)
 
 
 def wait_rendered(tools: Any) -> None:
@@ -125,8 +127,16 @@ def test_impression_on_render_and_click_on_click_stored_exactly(runs: dict[str, 
 def test_nothing_about_the_reader_is_stored(runs: dict[str, Any]) -> None:
     for event in runs["final"]:
         record = event.to_dict()
-        assert set(record) <= {"type", "time", "impression", "source", "config", "shown",
-                               "target", "position"}
+        assert set(record) <= {
+            "type",
+            "time",
+            "impression",
+            "source",
+            "config",
+            "shown",
+            "target",
+            "position",
+        }
         assert record["time"].endswith("Z") and len(record["time"]) == len("2025-01-01T10:00Z")
 
 

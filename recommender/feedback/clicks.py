@@ -20,8 +20,14 @@ from recommender.engine import Engine
 from recommender.errors import MissingExtraError
 from recommender.feedback.events import Event
 
-AGE_BUCKETS = ((1, "< 1 day"), (7, "1-7 days"), (30, "1-4 weeks"), (90, "1-3 months"),
-               (365, "3-12 months"), (float("inf"), "> 1 year"))
+AGE_BUCKETS = (
+    (1, "< 1 day"),
+    (7, "1-7 days"),
+    (30, "1-4 weeks"),
+    (90, "1-3 months"),
+    (365, "3-12 months"),
+    (float("inf"), "> 1 year"),
+)
 UNDATED = "undated"
 NO_SECTION = "(none)"
 
@@ -124,7 +130,9 @@ def click_report(engine: Engine, events: Sequence[Event]) -> ClickReport:
 
     def rates(kind: str, order: Sequence[str] | None = None) -> tuple[Rate, ...]:
         table = tallies[kind]
-        keys = [k for k in order if k in table] if order else sorted(table, key=lambda k: -table[k][0])
+        keys = (
+            [k for k in order if k in table] if order else sorted(table, key=lambda k: -table[k][0])
+        )
         return tuple(wilson(k, table[k][1], table[k][0]) for k in keys)
 
     total_shown = sum(v[0] for v in tallies["position"].values())
@@ -178,7 +186,12 @@ def write_report(report: ClickReport, folder: str | Path) -> list[Path]:
         ctr = [r.ctr for r in rates]
         err = [[r.ctr - r.low for r in rates], [r.high - r.ctr for r in rates]]
         ax.bar(x, ctr, yerr=err, capsize=4, color="#4c72b0")
-        ax.set_xticks(list(x), [r.label for r in rates], rotation=30 if len(rates) > 6 else 0, ha="right" if len(rates) > 6 else "center")
+        ax.set_xticks(
+            list(x),
+            [r.label for r in rates],
+            rotation=30 if len(rates) > 6 else 0,
+            ha="right" if len(rates) > 6 else "center",
+        )
         ax.set_ylabel("click-through rate (95% Wilson)")
         ax.set_title(f"{title} ({report.impressions} impressions)")
         fig.tight_layout()
@@ -191,7 +204,12 @@ def write_report(report: ClickReport, folder: str | Path) -> list[Path]:
 
 def markdown(report: ClickReport) -> str:
     def table(title: str, rates: Sequence[Rate]) -> list[str]:
-        rows = [f"## {title}", "", "| | shown | clicks | CTR | 95% interval |", "|---|---:|---:|---:|---|"]
+        rows = [
+            f"## {title}",
+            "",
+            "| | shown | clicks | CTR | 95% interval |",
+            "|---|---:|---:|---:|---|",
+        ]
         rows += [
             f"| {r.label} | {r.shown} | {r.clicks} | {r.ctr:.2%} | {r.low:.2%} - {r.high:.2%} |"
             for r in rates
@@ -202,7 +220,8 @@ def markdown(report: ClickReport) -> str:
         "# Click-through report",
         "",
         f"{report.impressions} impressions, {report.clicks} clicks on {report.overall.shown} shown"
-        f" links: CTR {report.overall.ctr:.2%} ({report.overall.low:.2%} - {report.overall.high:.2%}).",
+        f" links: CTR {report.overall.ctr:.2%}"
+        f" ({report.overall.low:.2%} - {report.overall.high:.2%}).",
         f"Catalog coverage: {report.clicked_articles} of {report.catalog_size} articles clicked"
         f" ({report.clicked_coverage:.1%}), {report.shown_articles} shown.",
         "",

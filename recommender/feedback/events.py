@@ -165,7 +165,10 @@ def validate_event(event: Any) -> Event:
     if kind == "impression":
         data = _impression_data(event)
     else:
-        data = {"target": _text(event, "target"), "position": _position(event.get("position"), "position")}
+        data = {
+            "target": _text(event, "target"),
+            "position": _position(event.get("position"), "position"),
+        }
     return Event(
         type=kind,
         impression=_text(event, "impression", pattern=TOKEN),
@@ -184,7 +187,7 @@ def parse_batch(body: bytes) -> list[Event]:
         raise InputError("body is not JSON") from None
     if isinstance(decoded, dict) and "events" in decoded:
         if set(decoded) != {"events"} or not isinstance(decoded["events"], list):
-            raise InputError("expected {\"events\": [...]}", field="events")
+            raise InputError('expected {"events": [...]}', field="events")
         items = decoded["events"]
     else:
         items = [decoded]
@@ -208,7 +211,9 @@ class EventStore:
         if readonly:
             if not self.path.exists():
                 raise InputError("no events recorded for this index yet", source=str(self.path))
-            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._db = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+            )
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -285,7 +290,10 @@ def export_events(index_path: str | Path, out: str | Path) -> int:
             from recommender.errors import MissingExtraError
 
             raise MissingExtraError("pyarrow", "parquet") from None
-        flat = [{**r, **{k: json.dumps(v) for k, v in r.items() if isinstance(v, list)}} for r in records]
+        flat = [
+            {**r, **{k: json.dumps(v) for k, v in r.items() if isinstance(v, list)}}
+            for r in records
+        ]
         pq.write_table(pa.Table.from_pylist(flat), out)
         return len(records)
     tmp = out.with_name(out.name + ".tmp")

@@ -55,7 +55,7 @@ def pair_features(
     if candidate_ids is None:
         candidate_ids = [str(i) for i in store.columns.ids if str(i) != source_id]
     rows = np.array([store.row_of(i) for i in candidate_ids], dtype=np.int64)
-    source = engine._indexed_source(source_id)  # noqa: SLF001 - the ranker's own source record
+    source = engine._indexed_source(source_id)
     settings = engine.settings.replace(
         weight_similarity=1.0,
         weight_lexical=1.0,
@@ -64,9 +64,7 @@ def pair_features(
         weight_tags=1.0,
     )
     cosine = engine.index.vectors(rows) @ source.vector if len(rows) else np.zeros(0)
-    scored = engine.ranker._score(  # noqa: SLF001
-        rows, cosine.astype(np.float64), source, settings, now=_now()
-    )
+    scored = engine.ranker._score(rows, cosine.astype(np.float64), source, settings, now=_now())
     evergreen = engine.ranker.evergreen(settings.evergreen_tag)[rows]
     return PairFeatures(
         source=source_id,

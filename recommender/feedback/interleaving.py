@@ -15,9 +15,11 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from recommender.feedback.events import Event
 
+T = TypeVar("T")
 ALPHA = 0.05
 POWER = 0.95
 """The planning power: at the impressions reported as needed, a true preference of the size
@@ -62,9 +64,7 @@ def team_draft(a: Sequence[str], b: Sequence[str], k: int, rng: random.Random) -
     return Interleaved(tuple(ids), tuple(teams))
 
 
-def swap_adjacent(
-    ids: Sequence[str], share: float, rng: random.Random
-) -> tuple[list[str], int | None]:
+def swap_adjacent(ids: Sequence[T], share: float, rng: random.Random) -> tuple[list[T], int | None]:
     """In a ``share`` of calls, swap one random adjacent pair (positions p and p+1).
 
     Returns the list and ``p`` (1-based), or None when nothing was swapped. These randomized
@@ -180,5 +180,9 @@ def report(outcomes: Sequence[Outcome], experiment: str | None = None) -> Interl
         leaning=leaning,
         win_rate_a=rate,
         needed_impressions=needed,
-        still_needed=0 if significant else None if needed is None else max(0, needed - len(outcomes)),
+        still_needed=0
+        if significant
+        else None
+        if needed is None
+        else max(0, needed - len(outcomes)),
     )

@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
 from recommender.errors import ConfigError, InputError
 from recommender.feedback.events import LABEL, EventStore, events_path, parse_batch
 from recommender.feedback.interleaving import swap_adjacent, team_draft
 from recommender.ranking import RankingSettings
-
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 if TYPE_CHECKING:
     from recommender.engine import Engine
@@ -219,6 +219,7 @@ class Feedback:
 
 def install(app: FastAPI, feedback: Feedback) -> None:
     """``POST /events`` and ``GET /events/stats`` on ``app``."""
+
     @app.post("/events", summary="Reader events from the widget (impressions and clicks)")
     async def post_events(request: Request) -> Response:
         client = request.client.host if request.client else "?"

@@ -105,7 +105,9 @@ def gold_groups(engine: Engine, gold: Mapping[str, Sequence[str]]) -> list[Group
         feats = pair_features(engine, source, candidates)
         at = feats.index()
         relevant = {at[r] for r in related if r in at}
-        pairs = tuple((i, j, 1.0) for i in relevant for j in range(len(candidates)) if j not in relevant)
+        pairs = tuple(
+            (i, j, 1.0) for i in relevant for j in range(len(candidates)) if j not in relevant
+        )
         if pairs:
             groups.append(Group(source, feats, pairs))
     return groups
@@ -160,9 +162,7 @@ def estimate_propensities(events: Sequence[Event], k: int) -> np.ndarray:
     return np.array(theta)
 
 
-def click_groups(
-    engine: Engine, events: Sequence[Event], propensities: np.ndarray
-) -> list[Group]:
+def click_groups(engine: Engine, events: Sequence[Event], propensities: np.ndarray) -> list[Group]:
     """One group per source: every clicked-over-skipped pair of its impressions, IPW-weighted."""
     by_source: defaultdict[str, list[tuple[list[str], set[int]]]] = defaultdict(list)
     for imp, positions in _impressions(events):
@@ -240,7 +240,9 @@ def _ipw_mrr(groups: Sequence[Group], settings: Mapping[str, float]) -> float:
 
 def _folds(groups: Sequence[Group], k: int, seed: int) -> list[list[int]]:
     if len(groups) < k:
-        raise InputError(f"{len(groups)} source articles with evidence: need at least {k} for {k} folds")
+        raise InputError(
+            f"{len(groups)} source articles with evidence: need at least {k} for {k} folds"
+        )
     order = list(range(len(groups)))
     random.Random(seed).shuffle(order)
     return [order[f::k] for f in range(k)]
@@ -248,7 +250,10 @@ def _folds(groups: Sequence[Group], k: int, seed: int) -> list[list[int]]:
 
 def current(engine: Engine) -> dict[str, float]:
     s = engine.settings
-    return {**{f"weight_{n}": float(getattr(s, f"weight_{n}")) for n in WEIGHTED}, "half_life_days": s.half_life_days}
+    return {
+        **{f"weight_{n}": float(getattr(s, f"weight_{n}")) for n in WEIGHTED},
+        "half_life_days": s.half_life_days,
+    }
 
 
 def tune(
@@ -296,12 +301,14 @@ def tune_from_gold(
     """Weights from a gold set; held-out metric: nDCG@k of the engine's real lists."""
     from recommender.evaluation.runs import gold_metrics
 
-    def ndcg(test: Sequence[Group], settings: Mapping[str, float]) -> float:
+    def ndcg(test: Sequence[Group], settings: Mapping[str, Any]) -> float:
         lists = {g.source: [r.id for r in engine.related(g.source, k=k, **settings)] for g in test}
         return gold_metrics(lists, {g.source: gold[g.source] for g in test}, k)[f"ndcg@{k}"]
 
     ndcg.name = f"ndcg@{k}"  # type: ignore[attr-defined]
-    return tune(engine, gold_groups(engine, gold), evidence="gold", folds=folds, seed=seed, metric=ndcg)
+    return tune(
+        engine, gold_groups(engine, gold), evidence="gold", folds=folds, seed=seed, metric=ndcg
+    )
 
 
 def tune_from_clicks(
