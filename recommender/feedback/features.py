@@ -51,11 +51,11 @@ def pair_features(
     engine: Engine, source_id: str, candidate_ids: Sequence[str] | None = None
 ) -> PairFeatures:
     """Components of ``source_id`` against ``candidate_ids`` (default: every other article)."""
-    store = engine.store
+    ranker = engine.ranker
     if candidate_ids is None:
-        candidate_ids = [str(i) for i in store.columns.ids if str(i) != source_id]
-    rows = np.array([store.row_of(i) for i in candidate_ids], dtype=np.int64)
-    source = engine._indexed_source(source_id)
+        candidate_ids = [i for i in engine.ids() if i != source_id]
+    rows = np.array([ranker.row_of(i) for i in candidate_ids], dtype=np.int64)
+    source = ranker.indexed_source(source_id)
     settings = engine.settings.replace(
         weight_similarity=1.0,
         weight_lexical=1.0,
@@ -63,8 +63,9 @@ def pair_features(
         weight_category=1.0,
         weight_tags=1.0,
     )
-    cosine = engine.index.vectors(rows) @ source.vector if len(rows) else np.zeros(0)
-    scored = engine.ranker._score(rows, cosine.astype(np.float64), source, settings, now=_now())
+    cosine = engine.vectors(candidate_ids) @ source.vector if len(rows) else np.zeros(0)
+    # The ranker's own scoring code, so each component means what its weight setting means.
+    scored = ranker._score(rows, cosine.astype(np.float64), source, settings, now=_now())  # noqa: SLF001
     evergreen = engine.ranker.evergreen(settings.evergreen_tag)[rows]
     return PairFeatures(
         source=source_id,

@@ -2,20 +2,7 @@
 rate-limited per client, stored append-only) and the read-more lists of an experiment
 (team-draft interleaving of two configurations, optional adjacent-pair randomization).
 
-Config (``recommender.toml``)::
-
-    [events]                 # all optional
-    enabled = true           # POST /events accepts events
-    rate_per_second = 5.0    # per client address (held in memory only, never stored)
-    burst = 30
-    max_body_bytes = 16384
-    swap_share = 0.0         # share of lists with one random adjacent pair swapped (for tune)
-
-    [experiment]
-    name = "recency-test"
-    [experiment.a]           # ranking overrides of configuration A (empty: the index's own)
-    [experiment.b]
-    weight_recency = 0.3
+Settings: ``[events]`` and ``[experiment]`` in ``recommender.toml`` (``feedback/settings.py``).
 """
 
 from __future__ import annotations
@@ -34,76 +21,14 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from recommender.errors import ConfigError, InputError
-from recommender.feedback.events import LABEL, EventStore, events_path, parse_batch
+from recommender.errors import InputError
+from recommender.feedback.events import EventStore, events_path, parse_batch
 from recommender.feedback.interleaving import swap_adjacent, team_draft
-from recommender.ranking import RankingSettings
+from recommender.feedback.settings import EventSettings, Experiment
 
 if TYPE_CHECKING:
     from recommender.engine import Engine
     from recommender.results import Recommendation
-
-
-@dataclass(frozen=True)
-class EventSettings:
-    enabled: bool = True
-    rate_per_second: float = 5.0
-    burst: int = 30
-    max_body_bytes: int = 16 * 1024
-    swap_share: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.rate_per_second <= 0 or self.burst < 1 or self.max_body_bytes < 256:
-            raise ValueError("rate_per_second, burst and max_body_bytes (>= 256) must be positive")
-        if not 0.0 <= self.swap_share <= 1.0:
-            raise ValueError("swap_share must be between 0 and 1")
-
-
-@dataclass(frozen=True)
-class Experiment:
-    name: str
-    a: dict[str, Any] = field(default_factory=dict)
-    b: dict[str, Any] = field(default_factory=dict)
-
-
-def _section_error(section: str, exc: Exception, source: str) -> ConfigError:
-    return ConfigError(f"{source}: [{section}]: {exc}")
-
-
-def event_settings(section: Mapping[str, Any], source: str = "<config>") -> EventSettings:
-    known = {f.name for f in dataclasses.fields(EventSettings)}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise ConfigError(f"{source}: [events]: unknown key {unknown[0]!r}; known: {sorted(known)}")
-    try:
-        return EventSettings(**section)
-    except (TypeError, ValueError) as exc:
-        raise _section_error("events", exc, source) from None
-
-
-def experiment_settings(section: Mapping[str, Any], source: str = "<config>") -> Experiment | None:
-    """The ``[experiment]`` table: ``name`` and the ranking overrides ``a`` and ``b``."""
-    if not section:
-        return None
-    unknown = sorted(set(section) - {"name", "a", "b"})
-    if unknown:
-        raise ConfigError(f"{source}: [experiment]: unknown key {unknown[0]!r}; known: name, a, b")
-    name = section.get("name")
-    if not isinstance(name, str) or not LABEL.match(name):
-        raise ConfigError(f"{source}: [experiment]: name must be a short label ([A-Za-z0-9_.:-])")
-    arms = {}
-    for arm in ("a", "b"):
-        overrides = section.get(arm, {})
-        if not isinstance(overrides, dict):
-            raise ConfigError(f"{source}: [experiment.{arm}] must be a table of ranking settings")
-        try:
-            RankingSettings.from_dict(overrides, strict=True)
-        except (TypeError, ValueError) as exc:
-            raise _section_error(f"experiment.{arm}", exc, source) from None
-        arms[arm] = dict(overrides)
-    if arms["a"] == arms["b"]:
-        raise ConfigError(f"{source}: [experiment]: configurations a and b are the same")
-    return Experiment(name, arms["a"], arms["b"])
 
 
 class RateLimiter:

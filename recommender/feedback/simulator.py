@@ -56,9 +56,7 @@ class Simulator:
         self, engine: Engine, readers: Readers, *, sources: Sequence[str] | None = None
     ) -> None:
         self.engine, self.readers = engine, readers
-        self.sources = (
-            list(sources) if sources is not None else [str(i) for i in engine.store.columns.ids]
-        )
+        self.sources = list(sources) if sources is not None else engine.ids()
         self.features: dict[str, PairFeatures] = {s: pair_features(engine, s) for s in self.sources}
         w = np.array([readers.weights.get(name, 0.0) for name in WEIGHTED])
         utility = {s: f.matrix(readers.half_life_days) @ w for s, f in self.features.items()}
