@@ -5,7 +5,8 @@
     recommender eval interleaving --index PATH [--experiment NAME] [--json]
     recommender tune --index PATH (--gold FILE | --clicks) [--out recommender.tuned.toml]
 
-Registered on the main app (and ``eval``) in ``recommender/cli.py``; heavy imports stay inside the commands.
+Registered on the main app (and ``eval``) in ``recommender/cli.py``; heavy imports stay inside
+the commands.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def pair_features(
     )
     cosine = engine.vectors(candidate_ids) @ source.vector if len(rows) else np.zeros(0)
     # The ranker's own scoring code, so each component means what its weight setting means.
-    scored = ranker._score(rows, cosine.astype(np.float64), source, settings, now=_now())  # noqa: SLF001
+    scored = ranker._score(rows, cosine.astype(np.float64), source, settings, now=_now())
     evergreen = engine.ranker.evergreen(settings.evergreen_tag)[rows]
     return PairFeatures(
         source=source_id,

@@ -7,13 +7,11 @@ Settings: ``[events]`` and ``[experiment]`` in ``recommender.toml`` (``feedback/
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
