@@ -132,8 +132,8 @@ def measure(path: Path, queries: int, seed: int = 5) -> dict[str, Any]:
     """Load and query one index, in a fresh process (so RSS is this index's alone)."""
     import faiss
 
-    from recommender import persistence
     from recommender.engine import INDEX_FILE, Engine
+    from recommender.storage import versions as persistence
 
     # One OpenMP thread, as `recommender serve` runs each request: single-query latency on
     # shared cores is steadier, and engine and raw search get the same budget.

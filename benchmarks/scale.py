@@ -130,7 +130,7 @@ def folder(n: int) -> Path:
 
 # ---------------------------------------------------------------------- child processes
 def _built(report: Any, seconds: float) -> dict[str, Any]:
-    from recommender.persistence import folder_size
+    from recommender.storage.versions import folder_size
 
     path = report.version_path
     return {

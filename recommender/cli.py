@@ -240,8 +240,8 @@ def build(
     The config's [ranking] and [rules] are stored with the index as its defaults.
     """
     from recommender.engine import Engine
-    from recommender.index import DEFAULT_EXACT_MAX
     from recommender.loaders import load_articles
+    from recommender.storage.index import DEFAULT_EXACT_MAX
 
     articles = load_articles(inputs)
     report = Engine.build(
@@ -332,7 +332,7 @@ def reindex(
 ) -> None:
     """Rebuild only the vector index (another type or parameters); nothing is embedded."""
     from recommender.engine import Engine
-    from recommender.index import DEFAULT_EXACT_MAX
+    from recommender.storage.index import DEFAULT_EXACT_MAX
 
     report = Engine.reindex(
         index,

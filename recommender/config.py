@@ -27,7 +27,7 @@ from recommender.errors import ConfigError, SettingsError
 from recommender.feedback.settings import EventSettings, Experiment
 from recommender.options import coerce_fields, field_options
 from recommender.ranking import RankingSettings
-from recommender.rules import EditorialRules
+from recommender.ranking.rules import EditorialRules
 
 SECTIONS = ("ranking", "rules", "serve", "events", "experiment")
 

@@ -19,19 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender import indexing, persistence
+from recommender import indexing
 from recommender.articles import Article, article_from_mapping
 from recommender.encoder import Encoder, LazyEncoder
 from recommender.errors import IndexFormatError, ModelMismatchError, UnknownArticleError
-from recommender.index import AUTO, DEFAULT_EXACT_MAX, INDEX_FILE, VectorIndex, index_class
 from recommender.indexing import BuildReport, UpdateReport, default_cache_path
-from recommender.lexical import LexicalModel
-from recommender.manifest import IndexInfo, Manifest
-from recommender.pipeline import Ranked, Ranker
 from recommender.ranking import RankingSettings
+from recommender.ranking.ranker import Ranked, Ranker
+from recommender.ranking.rules import EditorialRules
 from recommender.results import Recommendation
-from recommender.rules import EditorialRules
-from recommender.store import STORE_FILE, Store
+from recommender.storage import versions as persistence
+from recommender.storage.index import AUTO, DEFAULT_EXACT_MAX, INDEX_FILE, VectorIndex, index_class
+from recommender.storage.lexical import LexicalModel
+from recommender.storage.manifest import IndexInfo, Manifest
+from recommender.storage.store import STORE_FILE, Store
 from recommender.text import article_text
 
 if TYPE_CHECKING:

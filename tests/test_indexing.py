@@ -12,7 +12,7 @@ from recommender.articles import Article
 from recommender.engine import Engine
 from recommender.errors import UnknownArticleError
 from recommender.indexing import UpsertPlan, plan_upsert
-from recommender.manifest import IndexDescription
+from recommender.storage.manifest import IndexDescription
 
 from .conftest import FakeEncoder
 
