@@ -471,8 +471,15 @@ from recommender.cli_eval import eval_app  # noqa: E402  (it imports the helpers
 app.add_typer(eval_app, name="eval")
 
 # Learning from readers: events export, eval clicks/interleaving (on eval_app), tune.
-from recommender.cli_feedback import clicks, events_app, interleaving, tune  # noqa: E402
+from recommender.cli_feedback import (  # noqa: E402
+    clicks,
+    events_app,
+    export_events,
+    interleaving,
+    tune,
+)
 
+events_app.command("export")(friendly_errors(export_events))
 eval_app.command("clicks")(friendly_errors(clicks))
 eval_app.command("interleaving")(friendly_errors(interleaving))
 app.add_typer(events_app, name="events")

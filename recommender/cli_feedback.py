@@ -19,9 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recommender.cli import _config, friendly_errors
-
-# The shared options of cli.py, restated here: mypy cannot type names imported in a cycle.
+# The shared options of cli.py, restated: this module imports nothing from cli.py at import time
+# (cli.py registers these commands, wrapped in its friendly_errors).
 IndexOpt = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
 ConfigOpt = typer.Option(
@@ -37,8 +36,6 @@ events_app = typer.Typer(
 out = Console()
 
 
-@events_app.command("export")
-@friendly_errors
 def export_events(
     index: Path = IndexOpt,
     target: Path = typer.Option(..., "--out", "-o", help="JSON lines file, or .parquet."),
@@ -147,6 +144,7 @@ def tune(  # noqa: PLR0913 - one argument per command-line option
     as_json: bool = JsonOpt,
 ) -> None:
     """Learn ranking weights and half-life from evidence; writes a TOML file to review."""
+    from recommender.cli import _config
     from recommender.engine import Engine
     from recommender.feedback import tune as tuning
 
