@@ -1,6 +1,6 @@
 """Learning from readers, checked against simulated readers on the bundled demo corpus.
 
-    .venv/bin/python benchmarks/feedback.py [--experiments 100] [--quick]
+    .venv/bin/python benchmarks/feedback.py [--experiments 60] [--pilots 40] [--cap 30000]
 
 The demo corpus is embedded with the packaged model (all-MiniLM-L6-v2). Simulated readers
 (recommender/feedback/simulator.py, default Readers: they value recency, section and tags more
@@ -11,9 +11,10 @@ engine's real lists. Three questions:
    defaults (A) from configurations B moved a share s of the way toward the readers' truth?
    The true win rate comes from one long run per B; "needed" is the sign-test planning figure
    (alpha 0.05, power 0.95) at that win rate.
-2. Does the report's claim hold? A pilot of 3,000 impressions gives the report's "impressions
-   needed"; then N experiments at exactly that count: the share that picks the truly better
-   configuration (more expected clicks when shown alone) significantly.
+2. Does the claim hold? (a) Experiments at exactly the count the planning formula gives for the
+   true win rate: the share that significantly picks the truly better configuration (more
+   expected clicks when shown alone) should be about 0.95. (b) The protocol a site follows: a
+   3,000-impression pilot, the report's claimed total, a fresh experiment of that many.
 3. Does tune recover better weights? Clicks logged on 70 sources (defaults, 10% adjacent pairs
    randomized); weights learned with IPW; the truth judges lists on the 30 held-out sources.
    And tune from the demo gold file: nDCG@10 on held-out folds.
@@ -30,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
@@ -45,6 +48,7 @@ from recommender.feedback.tune import tune_from_clicks, tune_from_gold  # noqa: 
 from recommender.loaders import load_articles  # noqa: E402
 
 STEPS = (0.1, 0.2, 0.35, 0.5, 1.0)
+Lists = dict[str, list[str]]
 PILOT = 3000
 TRUTH_RUN = 40000
 
@@ -61,41 +65,68 @@ def toward_truth(engine: Engine, readers: Readers, share: float) -> dict[str, fl
     return out
 
 
-def sensitivity(sim: Simulator, engine: Engine, experiments: int, cap: int) -> list[dict[str, Any]]:
+def _experiments(
+    sim: Simulator, base: Lists, better: Lists, count: int, seeds: range
+) -> dict[str, float]:
+    runs = [report(sim.interleaving_outcomes(base, better, count, seed=s)) for s in seeds]
+    return {
+        "runs": len(runs),
+        "right_significant": sum(r.preferred == "b" for r in runs) / len(runs),
+        "wrong_significant": sum(r.preferred == "a" for r in runs) / len(runs),
+        "right_leaning": sum(r.leaning == "b" for r in runs) / len(runs),
+    }
+
+
+def _protocol(sim: Simulator, base: Lists, better: Lists, pilots: int, cap: int) -> dict[str, Any]:
+    """Pilot of PILOT impressions -> the report's claimed total -> a fresh experiment of that
+    many impressions, for ``pilots`` independent pilots."""
+    claims, right, wrong, beyond = [], 0, 0, 0
+    for s in range(pilots):
+        pilot = report(sim.interleaving_outcomes(base, better, PILOT, seed=20_000 + s))
+        claim = pilot.needed_impressions
+        if claim is None or claim > cap:
+            beyond += 1
+            continue
+        claims.append(claim)
+        final = report(sim.interleaving_outcomes(base, better, claim, seed=30_000 + s))
+        right += final.preferred == "b"
+        wrong += final.preferred == "a"
+    replayed = len(claims)
+    return {
+        "pilots": pilots,
+        "claims_beyond_cap": beyond,
+        "median_claim": float(np.median(claims)) if claims else None,
+        "right_significant": right / replayed if replayed else None,
+        "wrong_significant": wrong / replayed if replayed else None,
+    }
+
+
+def sensitivity(
+    sim: Simulator, engine: Engine, experiments: int, pilots: int, cap: int
+) -> list[dict[str, Any]]:
     base = sim.lists(5)
     rows = []
     for step in STEPS:
-        settings = toward_truth(engine, sim.readers, step)
-        better = sim.lists(5, **settings)
-        delta = sim.value(better) / sim.value(base) - 1
+        started = time.perf_counter()
+        better = sim.lists(5, **toward_truth(engine, sim.readers, step))
         long_run = report(sim.interleaving_outcomes(base, better, TRUTH_RUN, seed=1000))
         decided = (long_run.wins_a + long_run.wins_b) / long_run.impressions
         p_b = 1 - (long_run.win_rate_a or 0.5)
-        needed_true = impressions_needed(p_b, decided)
-        pilot = report(sim.interleaving_outcomes(base, better, PILOT, seed=2000))
-        claimed = pilot.needed_impressions
+        needed = impressions_needed(p_b, decided)
         row: dict[str, Any] = {
             "step": step,
-            "true_ctr_gain": delta,
+            "true_ctr_gain": sim.value(better) / sim.value(base) - 1,
             "true_win_rate_b": p_b,
             "decided_share": decided,
-            "needed_at_true_rate": needed_true,
-            "pilot_leaning": pilot.leaning,
-            "claimed_by_pilot": claimed,
+            "needed_at_true_rate": needed,
         }
-        if claimed is not None and pilot.leaning == "b" and claimed <= cap:
-            started = time.perf_counter()
-            runs = [
-                report(sim.interleaving_outcomes(base, better, claimed, seed=s))
-                for s in range(experiments)
-            ]
-            row.update(
-                experiments=experiments,
-                right_significant=sum(r.preferred == "b" for r in runs) / experiments,
-                right_leaning=sum(r.leaning == "b" for r in runs) / experiments,
-                wrong_significant=sum(r.preferred == "a" for r in runs) / experiments,
-                seconds=round(time.perf_counter() - started, 1),
+        if needed is not None and needed <= cap:
+            row["at_true_count"] = _experiments(
+                sim, base, better, needed, range(10_000, 10_000 + experiments)
             )
+        if step >= 0.35:
+            row["protocol"] = _protocol(sim, base, better, pilots, cap)
+        row["seconds"] = round(time.perf_counter() - started, 1)
         rows.append(row)
         print(row, flush=True)
     return rows
@@ -159,18 +190,28 @@ def plot(rows: list[dict[str, Any]]) -> None:
 
 
 def fragment(
-    rows: list[dict[str, Any]], tune: dict[str, Any], info: dict[str, Any], line: dict[str, Any]
+    rows: list[dict[str, Any]],
+    sizes: dict[str, int],
+    tune: dict[str, Any],
+    info: dict[str, Any],
+    line: dict[str, Any],
 ) -> None:
+    def cell(row: dict[str, Any], part: str, key: str) -> str:
+        value = row.get(part, {}).get(key)
+        return "not run" if value is None else fmt(value, 2)
+
     table = md_table(
         [
-            "B = defaults moved toward truth by",
-            "true CTR gain",
+            "B: defaults moved toward truth by",
+            "true CTR gain of B",
             "true win rate of B",
-            "needed (true rate)",
-            "claimed by 3k pilot",
-            "significant & right at claim",
-            "leaning right",
+            "impressions needed (true rate)",
+            "at that count: significant & right",
             "significant & wrong",
+            "median claim after a 3k pilot",
+            "at the claim: significant & right",
+            "significant & wrong",
+            "pilots claiming > cap",
         ],
         [
             [
@@ -178,10 +219,12 @@ def fragment(
                 f"{r['true_ctr_gain']:+.1%}",
                 f"{r['true_win_rate_b']:.3f}",
                 fmt(r["needed_at_true_rate"]),
-                fmt(r["claimed_by_pilot"]),
-                fmt(r.get("right_significant")),
-                fmt(r.get("right_leaning")),
-                fmt(r.get("wrong_significant")),
+                cell(r, "at_true_count", "right_significant"),
+                cell(r, "at_true_count", "wrong_significant"),
+                cell(r, "protocol", "median_claim"),
+                cell(r, "protocol", "right_significant"),
+                cell(r, "protocol", "wrong_significant"),
+                cell(r, "protocol", "claims_beyond_cap"),
             ]
             for r in rows
         ],
@@ -190,11 +233,13 @@ def fragment(
     body = f"""
 Simulated readers on the demo corpus (100 articles, packaged all-MiniLM-L6-v2); truth: readers'
 weights {fmt_settings(tune["truth"])}; examination = 1/position; top attraction 0.25.
-A = the shipped defaults. "Needed" is the sign-test planning figure at the true win rate (from
-{TRUTH_RUN:,} interleaved impressions); "claimed" is what `recommender eval interleaving` reports
-after a {PILOT:,}-impression pilot; then {rows[0].get("experiments", "n")} experiments run at
-exactly the claimed count
-(rows without experiments: pilot did not point to B or the claim was above the cap).
+A = the shipped defaults; B moves the defaults' weights and half-life a share of the way toward
+the readers' own. "Impressions needed" is the sign-test planning figure (alpha 0.05, power 0.95)
+at the true win rate (from {TRUTH_RUN:,} interleaved impressions); {sizes["experiments"]}
+experiments were run at exactly that count (rows above the cap of {sizes["cap"]:,} impressions: not
+run). Then the protocol a site follows: a {PILOT:,}-impression pilot, `recommender eval
+interleaving` claims a total, a fresh experiment runs to that claim; {sizes["pilots"]}
+independent pilots per row.
 
 {table}
 
@@ -221,8 +266,9 @@ this says the tuner fits editors' links; it is not a figure for other sites.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiments", type=int, default=100)
-    parser.add_argument("--cap", type=int, default=30000, help="Largest claimed count to replay.")
+    parser.add_argument("--experiments", type=int, default=60, help="At the true-rate count.")
+    parser.add_argument("--pilots", type=int, default=40, help="Pilot -> claim -> experiment.")
+    parser.add_argument("--cap", type=int, default=30000, help="Largest count to run.")
     parser.add_argument("--impressions", type=int, default=30000, help="Logged for tune.")
     args = parser.parse_args()
     info = machine()
@@ -231,11 +277,12 @@ def main() -> None:
         Engine.build(load_articles([demo_articles_path()]), index, cache=False)
         engine = Engine.load(index)
         sim = Simulator(engine, Readers())
-        rows = sensitivity(sim, engine, args.experiments, args.cap)
+        rows = sensitivity(sim, engine, args.experiments, args.pilots, args.cap)
         tune = tuning(sim, engine, args.impressions)
     plot(rows)
-    line = record("feedback", info, {"sensitivity": rows, "tune": tune})
-    fragment(rows, tune, info, line)
+    sizes = {"experiments": args.experiments, "pilots": args.pilots, "cap": args.cap}
+    line = record("feedback", info, {"sensitivity": rows, "tune": tune, **sizes})
+    fragment(rows, sizes, tune, info, line)
     finish()
 
 
