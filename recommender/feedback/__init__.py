@@ -2,6 +2,7 @@
 weight tuning, and a reader simulator that proves the loop.
 
     events.py        validation and the append-only event store beside an index
+    settings.py      [events] and [experiment] of recommender.toml
     serving.py       POST /events, rate limits, experiment lists for `recommender serve`
     interleaving.py  team-draft interleaving, click attribution, sign test, impressions needed
     clicks.py        click-through report (Wilson intervals, PNG plots)
