@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import tempfile
-import multiprocessing
 import time
 import urllib.error
 import urllib.request
