@@ -5,27 +5,28 @@
     recommender eval interleaving --index PATH [--experiment NAME] [--json]
     recommender tune --index PATH (--gold FILE | --clicks) [--out recommender.tuned.toml]
 
-Registered on the main app (and ``eval``) in ``recommender/cli.py``; heavy imports stay inside
-the commands.
+Registered by :func:`register` (``recommender.cli.app``); heavy imports stay inside the
+commands.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-# The shared options of cli.py, restated: this module imports nothing from cli.py at import time
-# (cli.py registers these commands, wrapped in its friendly_errors).
-IndexOpt = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder.")
-JsonOpt = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
-ConfigOpt = typer.Option(
-    None, "--config", "-c", help="recommender.toml (default: ./recommender.toml if present)."
+from recommender.cli.common import (
+    ConfigOpt,
+    IndexOpt,
+    JsonOpt,
+    friendly_errors,
+    load_config,
+    out,
+    write_json,
 )
+from recommender.cli.eval import eval_app
 
 events_app = typer.Typer(
     name="events",
@@ -33,9 +34,9 @@ events_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
 
 
+@friendly_errors
 def export_events(
     index: Path = IndexOpt,
     target: Path = typer.Option(..., "--out", "-o", help="JSON lines file, or .parquet."),
@@ -47,6 +48,7 @@ def export_events(
     sys.stderr.write(f"Exported {count} events from {events_path(index)} to {target}\n")
 
 
+@friendly_errors
 def clicks(
     index: Path = IndexOpt,
     folder: Path = typer.Option(
@@ -66,7 +68,7 @@ def clicks(
         engine.close()
     files = write_report(report, folder)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        write_json(report.to_dict(), indent=2)
         return
     table = Table(title=f"CTR by position ({report.impressions} impressions)", title_justify="left")
     for column in ("position", "shown", "clicks", "CTR", "95% Wilson"):
@@ -84,6 +86,7 @@ def clicks(
     )
 
 
+@friendly_errors
 def interleaving(
     index: Path = IndexOpt,
     experiment: str | None = typer.Option(
@@ -97,7 +100,7 @@ def interleaving(
 
     result = report(attribute(load_events(index), experiment), experiment)
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        write_json(result.to_dict(), indent=2)
         return
     if result.impressions == 0:
         out.print("No interleaved impressions recorded yet (is [experiment] configured?).")
@@ -125,7 +128,8 @@ def interleaving(
             )
 
 
-def tune(  # noqa: PLR0913 - one argument per command-line option
+@friendly_errors
+def tune(
     index: Path = IndexOpt,
     gold: Path | None = typer.Option(None, "--gold", help="Learn from a gold file (JSONL/CSV)."),
     from_clicks: bool = typer.Option(False, "--clicks", help="Learn from recorded click events."),
@@ -144,15 +148,15 @@ def tune(  # noqa: PLR0913 - one argument per command-line option
     as_json: bool = JsonOpt,
 ) -> None:
     """Learn ranking weights and half-life from evidence; writes a TOML file to review."""
-    from recommender.cli import _config
     from recommender.engine import Engine
+    from recommender.errors import SettingsError
     from recommender.feedback import tune as tuning
 
     if (gold is None) == (not from_clicks):
-        raise ValueError("give exactly one of --gold FILE or --clicks")
+        raise SettingsError("give exactly one of --gold FILE or --clicks")
     if target.exists() and not force:
-        raise ValueError(f"{target} exists: choose another --out or pass --force")
-    engine = Engine.load(index, config=_config(config))
+        raise SettingsError(f"{target} exists: choose another --out or pass --force")
+    engine = Engine.load(index, config=load_config(config))
     try:
         if gold is not None:
             from recommender.evaluation.gold import load_gold
@@ -170,7 +174,7 @@ def tune(  # noqa: PLR0913 - one argument per command-line option
         engine.close()
     target.write_text(result.to_toml(), encoding="utf-8")
     if as_json:
-        sys.stdout.write(json.dumps({**result.to_dict(), "out": str(target)}, indent=2) + "\n")
+        write_json({**result.to_dict(), "out": str(target)}, indent=2)
         return
     table = Table(title=f"Held-out {result.metric} by fold", title_justify="left")
     for column in ("fold", "sources", "current", "learned"):
@@ -184,3 +188,13 @@ def tune(  # noqa: PLR0913 - one argument per command-line option
     sys.stdout.write(
         "Not applied: review the file, then copy its [ranking] into recommender.toml.\n"
     )
+
+
+def register(app: typer.Typer) -> None:
+    """``events export`` and ``tune`` on ``app``; ``eval clicks`` and ``eval interleaving``
+    on the ``eval`` group."""
+    events_app.command("export")(export_events)
+    eval_app.command("clicks")(clicks)
+    eval_app.command("interleaving")(interleaving)
+    app.add_typer(events_app, name="events")
+    app.command("tune")(tune)
