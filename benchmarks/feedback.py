@@ -1,6 +1,6 @@
 """Learning from readers, checked against simulated readers on the bundled demo corpus.
 
-    .venv/bin/python benchmarks/feedback.py [--experiments 60] [--pilots 40] [--cap 30000]
+    .venv/bin/python benchmarks/feedback.py [--experiments 100] [--pilots 40] [--cap 30000]
 
 The demo corpus is embedded with the packaged model (all-MiniLM-L6-v2). Simulated readers
 (recommender/feedback/simulator.py, default Readers: they value recency, section and tags more
@@ -9,7 +9,7 @@ engine's real lists. Three questions:
 
 1. Sensitivity: how many impressions does team-draft interleaving need to tell the shipped
    defaults (A) from configurations B moved a share s of the way toward the readers' truth?
-   The true win rate comes from one long run per B; "needed" is the sign-test planning figure
+   The true win rate is computed exactly; "needed" is the sign-test planning figure
    (alpha 0.05, power 0.95) at that win rate.
 2. Does the claim hold? (a) Experiments at exactly the count the planning formula gives for the
    true win rate: the share that significantly picks the truly better configuration (more
@@ -50,7 +50,6 @@ from recommender.loaders import load_articles  # noqa: E402
 STEPS = (0.1, 0.2, 0.35, 0.5, 1.0)
 Lists = dict[str, list[str]]
 PILOT = 3000
-TRUTH_RUN = 40000
 
 
 def toward_truth(engine: Engine, readers: Readers, share: float) -> dict[str, float]:
@@ -109,9 +108,9 @@ def sensitivity(
     for step in STEPS:
         started = time.perf_counter()
         better = sim.lists(5, **toward_truth(engine, sim.readers, step))
-        long_run = report(sim.interleaving_outcomes(base, better, TRUTH_RUN, seed=1000))
-        decided = (long_run.wins_a + long_run.wins_b) / long_run.impressions
-        p_b = 1 - (long_run.win_rate_a or 0.5)
+        wins_a, wins_b = sim.interleaving_truth(base, better)  # exact, from the readers' model
+        decided = wins_a + wins_b
+        p_b = wins_b / decided
         needed = impressions_needed(p_b, decided)
         row: dict[str, Any] = {
             "step": step,
@@ -235,7 +234,7 @@ Simulated readers on the demo corpus (100 articles, packaged all-MiniLM-L6-v2); 
 weights {fmt_settings(tune["truth"])}; examination = 1/position; top attraction 0.25.
 A = the shipped defaults; B moves the defaults' weights and half-life a share of the way toward
 the readers' own. "Impressions needed" is the sign-test planning figure (alpha 0.05, power 0.95)
-at the true win rate (from {TRUTH_RUN:,} interleaved impressions); {sizes["experiments"]}
+at the true win rate (computed exactly from the readers' model); {sizes["experiments"]}
 experiments were run at exactly that count (rows above the cap of {sizes["cap"]:,} impressions: not
 run). Then the protocol a site follows: a {PILOT:,}-impression pilot, `recommender eval
 interleaving` claims a total, a fresh experiment runs to that claim; {sizes["pilots"]}
@@ -266,7 +265,7 @@ this says the tuner fits editors' links; it is not a figure for other sites.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiments", type=int, default=60, help="At the true-rate count.")
+    parser.add_argument("--experiments", type=int, default=100, help="At the true-rate count.")
     parser.add_argument("--pilots", type=int, default=40, help="Pilot -> claim -> experiment.")
     parser.add_argument("--cap", type=int, default=30000, help="Largest count to run.")
     parser.add_argument("--impressions", type=int, default=30000, help="Logged for tune.")

@@ -118,12 +118,16 @@ def interleaving(
     )
     if result.preferred is None:
         if result.still_needed is None:
-            out.print("No difference observed yet: collect more clicks.", highlight=False)
+            out.print(
+                "Too early to plan: the data cannot yet tell a difference from none;"
+                " collect more clicks.",
+                highlight=False,
+            )
         else:
             out.print(
-                f"At the observed win rate ({result.win_rate_a:.1%} for A) about"
-                f" {result.still_needed} more impressions are needed"
-                f" ({result.needed_impressions} in all, 95% power at p < 0.05).",
+                f"Observed win rate of A {result.win_rate_a:.1%}. Planning for the smallest"
+                f" difference the data support, about {result.still_needed} more impressions"
+                f" are needed ({result.needed_impressions} in all; 95% power at p < 0.05).",
                 highlight=False,
             )
 

@@ -22,8 +22,12 @@ from recommender.feedback.events import Event
 T = TypeVar("T")
 ALPHA = 0.05
 POWER = 0.95
-"""The planning power: at the impressions reported as needed, a true preference of the size
-observed reaches significance in 95% of experiments (checked by the simulator)."""
+"""The planning power: at the impressions planned for, a true preference of the size planned
+for reaches significance in 95% of experiments (checked by the simulator)."""
+PLANNING_CONFIDENCE = 0.90
+"""The effect planned for is not the observed one but the lower end of its one-sided 90%
+confidence interval: an early, lucky-looking effect would otherwise promise too few impressions
+(benchmarks/feedback.py measures how often a pilot's claim then succeeds)."""
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,8 @@ class InterleavingReport:
     """The side with more wins (None on a draw), significant or not."""
     win_rate_a: float | None
     needed_impressions: int | None
-    """Impressions the comparison needs in all at the observed effect; None when no effect yet."""
+    """Impressions the comparison needs in all, planned for the smallest effect the data support
+    (lower end of a 90% interval); None while the data cannot tell the effect from none."""
     still_needed: int | None
     """0 once significant; else the impressions to add at the observed effect (None: no effect)."""
     alpha: float = ALPHA
@@ -154,6 +159,21 @@ def impressions_needed(
     return math.ceil(decided / decided_share)
 
 
+def planning_rate(wins_a: int, decided: int) -> float | None:
+    """The win rate to plan for: the observed one moved toward 1/2 by the one-sided
+    :data:`PLANNING_CONFIDENCE` margin; None when that crosses 1/2 (no effect established)."""
+    from scipy.stats import norm
+
+    if decided == 0:
+        return None
+    rate = wins_a / decided
+    margin = norm.ppf(PLANNING_CONFIDENCE) * math.sqrt(rate * (1 - rate) / decided)
+    effect = abs(rate - 0.5) - margin
+    if effect <= 0:
+        return None
+    return 0.5 + effect if rate > 0.5 else 0.5 - effect
+
+
 def report(outcomes: Sequence[Outcome], experiment: str | None = None) -> InterleavingReport:
     from scipy.stats import binomtest
 
@@ -165,9 +185,8 @@ def report(outcomes: Sequence[Outcome], experiment: str | None = None) -> Interl
     leaning = None if wa == wb else ("a" if wa > wb else "b")
     significant = p_value < ALPHA
     rate = wa / decided if decided else None
-    needed = (
-        impressions_needed(rate, decided / len(outcomes)) if rate is not None and outcomes else None
-    )
+    planned = planning_rate(wa, decided)
+    needed = impressions_needed(planned, decided / len(outcomes)) if planned is not None else None
     return InterleavingReport(
         experiment=experiment,
         impressions=len(outcomes),

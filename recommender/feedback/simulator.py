@@ -23,7 +23,7 @@ import numpy as np
 from recommender.engine import Engine
 from recommender.feedback.events import Event
 from recommender.feedback.features import WEIGHTED, PairFeatures, pair_features
-from recommender.feedback.interleaving import Outcome, swap_adjacent, team_draft
+from recommender.feedback.interleaving import Interleaved, Outcome, swap_adjacent, team_draft
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,23 @@ class Simulator:
             out.append(Outcome(f"i{n}", a, len(clicked) - a))
         return out
 
+    def interleaving_truth(
+        self,
+        lists_a: Mapping[str, Sequence[str]],
+        lists_b: Mapping[str, Sequence[str]],
+        k: int = 5,
+    ) -> tuple[float, float]:
+        """Exact (P(A wins), P(B wins)) of one interleaved impression, averaged over sources:
+        every coin sequence of team-draft (equally likely) and the exact distribution of each
+        team's clicks (independent clicks per position)."""
+        wins = np.zeros(2)
+        for source in lists_a:
+            merges = _all_team_drafts(lists_a[source], lists_b[source], k)
+            for merged in merges:
+                p = self.readers.examination(len(merged.ids)) * self.attraction(source, merged.ids)
+                wins += _win_probabilities(p, merged.teams) / len(merges)
+        return float(wins[0] / len(lists_a)), float(wins[1] / len(lists_a))
+
     def logged_events(
         self,
         lists: Mapping[str, Sequence[str]],
@@ -173,3 +190,37 @@ class Simulator:
         for position in self.clicks(source, ids, rng):
             data = {"target": ids[position - 1], "position": position}
             yield Event("click", token, source, None, None, data)
+
+
+class _Coins(random.Random):
+    """A "random" source that replays a fixed sequence of coin results."""
+
+    def __init__(self, flips: Sequence[bool]) -> None:
+        super().__init__(0)
+        self.flips, self.used = list(flips), 0
+
+    def random(self) -> float:
+        flip = self.flips[self.used] if self.used < len(self.flips) else True
+        self.used += 1
+        return 0.0 if flip else 0.9
+
+
+def _all_team_drafts(a: Sequence[str], b: Sequence[str], k: int) -> list[Interleaved]:
+    """Team-draft's result for every coin sequence (each equally likely)."""
+    flips = (k + 1) // 2
+    out = []
+    for pattern in range(2**flips):
+        coins = _Coins([(pattern >> i) & 1 == 1 for i in range(flips)])
+        out.append(team_draft(a, b, k, coins))
+    return out
+
+
+def _win_probabilities(p: np.ndarray, teams: Sequence[str]) -> np.ndarray:
+    """(P(team a clicks more), P(team b clicks more)) for independent clicks ``p``."""
+    # distribution of (clicks of a) - (clicks of b), offset by len(p)
+    dist = np.zeros(2 * len(p) + 1)
+    dist[len(p)] = 1.0
+    for prob, team in zip(p, teams, strict=True):
+        step = 1 if team == "a" else -1
+        dist = dist * (1 - prob) + np.roll(dist, step) * prob
+    return np.array([dist[len(p) + 1 :].sum(), dist[: len(p)].sum()])
