@@ -20,11 +20,17 @@ from recommender.feedback.interleaving import (
     Outcome,
     attribute,
     impressions_needed,
+    planning_rate,
     report,
     swap_adjacent,
     team_draft,
 )
-from recommender.feedback.simulator import Readers, Simulator
+from recommender.feedback.simulator import (
+    Readers,
+    Simulator,
+    _all_team_drafts,
+    _win_probabilities,
+)
 from recommender.feedback.tune import estimate_propensities, tune_from_clicks
 from recommender.loaders import load_articles
 
@@ -120,6 +126,27 @@ def test_attribution_and_sign_test_known_values() -> None:
     assert impressions_needed(0.5, 1.0) is None
 
 
+def test_planning_rate_is_the_lower_end_of_a_90_percent_interval() -> None:
+    # 0.9 - z(0.90) * sqrt(0.9 * 0.1 / 10) = 0.9 - 1.281552 * 0.0948683
+    assert planning_rate(9, 10) == pytest.approx(0.778421, abs=1e-6)
+    assert planning_rate(1, 10) == pytest.approx(1 - 0.778421, abs=1e-6)
+    assert planning_rate(6, 10) is None  # cannot tell 0.6 from 0.5 on ten impressions
+    assert planning_rate(0, 0) is None
+
+
+def test_exact_interleaving_probabilities_known_answers() -> None:
+    assert _win_probabilities(np.array([0.5, 0.5]), ["a", "b"]) == pytest.approx([0.25, 0.25])
+    # a clicks once with 0.2; b never: a wins 0.2
+    assert _win_probabilities(np.array([0.2, 0.0]), ["a", "b"]) == pytest.approx([0.2, 0.0])
+    # two a positions (0.5 each) against one b (1.0): a wins only with both clicks
+    assert _win_probabilities(np.array([0.5, 1.0, 0.5]), ["a", "b", "a"]) == pytest.approx(
+        [0.25, 0.25]
+    )
+    merges = _all_team_drafts(["x", "y", "z"], ["z", "y", "x"], 3)
+    assert len(merges) == 4  # two coin flips (before picks 1 and 3)
+    assert {m.ids for m in merges} == {("x", "z", "y"), ("z", "x", "y")}
+
+
 # ---------------------------------------------------------------------------- with readers
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Engine:
@@ -148,6 +175,15 @@ def test_interleaving_finds_the_truly_better_configuration(sim: Simulator) -> No
     right = sum(r.preferred == "b" for r in runs)
     wrong = sum(r.preferred == "a" for r in runs)
     assert wrong == 0 and right >= 0.9 * len(runs), (claimed, right)
+
+
+def test_exact_win_rates_match_simulated_readers(sim: Simulator) -> None:
+    better, worse = sim.lists(5), sim.lists(5, **WORSE)
+    exact_a, exact_b = sim.interleaving_truth(worse, better)
+    r = report(sim.interleaving_outcomes(worse, better, 20000, seed=8))
+    assert r.wins_a / r.impressions == pytest.approx(exact_a, abs=0.006)
+    assert r.wins_b / r.impressions == pytest.approx(exact_b, abs=0.006)
+    assert exact_b > exact_a
 
 
 def test_propensities_are_estimated_from_randomized_pairs(sim: Simulator) -> None:

@@ -171,7 +171,7 @@ def planning_rate(wins_a: int, decided: int) -> float | None:
     effect = abs(rate - 0.5) - margin
     if effect <= 0:
         return None
-    return 0.5 + effect if rate > 0.5 else 0.5 - effect
+    return float(0.5 + effect if rate > 0.5 else 0.5 - effect)
 
 
 def report(outcomes: Sequence[Outcome], experiment: str | None = None) -> InterleavingReport:
