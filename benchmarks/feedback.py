@@ -94,7 +94,7 @@ def _protocol(sim: Simulator, base: Lists, better: Lists, pilots: int, cap: int)
     return {
         "pilots": pilots,
         "claims_beyond_cap": beyond,
-        "median_claim": float(np.median(claims)) if claims else None,
+        "median_claim": int(np.median(claims)) if claims else None,
         "right_significant": right / replayed if replayed else None,
         "wrong_significant": wrong / replayed if replayed else None,
     }
@@ -210,7 +210,7 @@ def fragment(
             "median claim after a 3k pilot",
             "at the claim: significant & right",
             "significant & wrong",
-            "pilots claiming > cap",
+            "pilots: too early to plan, or claim > cap",
         ],
         [
             [
