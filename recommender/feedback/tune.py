@@ -37,6 +37,7 @@ from recommender.feedback.features import WEIGHTED, PairFeatures, pair_features
 
 HALF_LIVES = (7.0, 14.0, 30.0, 60.0, 90.0, 180.0, 365.0)
 GOLD_POOL = 30
+FEW_PAIRS = 2000
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def estimate_propensities(events: Sequence[Event], k: int) -> np.ndarray:
             raise InputError(
                 f"not enough randomized impressions to estimate the bias of position {p + 1}"
                 f" ({shown[(True, p, p)]} impressions with positions {p} and {p + 1} swapped):"
-                " set [events] swap_share (e.g. 0.05) and collect more, or pass --position-bias"
+                " set [events] swap_share (e.g. 0.05) and collect more, or pass --position-bias",
+                source="click events",
             )
         theta.append(theta[-1] * min(1.0, math.sqrt(low / high)))
     return np.array(theta)
@@ -323,7 +325,7 @@ def tune_from_clicks(
     ``position_bias``: assume examination ``p ** -position_bias`` instead of estimating it."""
     k = max((len(e.shown) for e in events if e.type == "impression"), default=0)
     if k == 0:
-        raise InputError("no impressions recorded: nothing to learn from")
+        raise InputError("no impressions recorded: nothing to learn from", source="click events")
     if position_bias is None:
         theta = estimate_propensities(events, k)
         note = "Position bias estimated from randomized adjacent pairs."
@@ -332,4 +334,10 @@ def tune_from_clicks(
         note = f"Position bias assumed (examination = position ** -{position_bias})."
     groups = click_groups(engine, events, theta)
     result = tune(engine, groups, evidence="clicks", folds=folds, seed=seed, propensities=theta)
-    return TuneResult(**{**result.__dict__, "notes": (note,)})
+    notes = [note]
+    if result.pairs < FEW_PAIRS:
+        notes.append(
+            f"Only {result.pairs} preference pairs: these weights are uncertain;"
+            " collect more clicks before adopting them."
+        )
+    return TuneResult(**{**result.__dict__, "notes": tuple(notes)})
