@@ -243,7 +243,8 @@ def _ipw_mrr(groups: Sequence[Group], settings: Mapping[str, float]) -> float:
 def _folds(groups: Sequence[Group], k: int, seed: int) -> list[list[int]]:
     if len(groups) < k:
         raise InputError(
-            f"{len(groups)} source articles with evidence: need at least {k} for {k} folds"
+            f"{len(groups)} source articles with evidence: need at least {k} for {k} folds",
+            source="tune",
         )
     order = list(range(len(groups)))
     random.Random(seed).shuffle(order)
