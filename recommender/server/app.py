@@ -17,6 +17,7 @@ from recommender.feedback.serving import Feedback
 from recommender.feedback.serving import install as install_feedback
 from recommender.feedback.settings import EventSettings
 from recommender.server.httputil import BodyLimit, allow_origins, etag
+from recommender.server.publish import add_publish_routes, write_token
 from recommender.server.reload import EngineHolder
 from recommender.server.routes import router
 
@@ -58,9 +59,14 @@ def create_app(
     widget = resources.files("recommender").joinpath("static/widget.js").read_bytes()
     app.state.widget = widget
     app.state.widget_etag = etag("widget", hashlib.sha256(widget).hexdigest())
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, write_limit=settings.max_write_body_bytes
+    )
     allow_origins(app, settings.cors_origins)
     app.include_router(router)
+    add_publish_routes(
+        app, holder, write_token(settings.write_token), threads=settings.compute_threads
+    )
     app.state.feedback = Feedback(
         index_path,
         loaded.events if loaded else EventSettings(),
