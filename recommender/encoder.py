@@ -99,7 +99,7 @@ class SentenceTransformerEncoder:
                 local_files_only=self.path is not None,
             )
         except (OSError, ValueError) as exc:  # not a sentence-transformers model, or no network
-            where = self.path if self.path is not None else self.name
+            where = f"in {self.path}" if self.path is not None else repr(self.name)
             raise ModelNotFoundError(f"cannot load the model {where}: {exc}") from None
         # sentence-transformers 6 renamed the method; older releases only have the old name
         get_dim = (
