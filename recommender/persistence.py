@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -96,10 +97,35 @@ def lock_path(index_path: Path) -> Path:
     return index_path.parent / f".{index_path.name}.lock"
 
 
+_VERSIONS_NAME = re.compile(r"^\..+\.versions$")
+
+
+def check_write_target(index_path: Path) -> None:
+    """Refuse a write aimed at a version folder, a staging folder, or anything inside one.
+
+    ``indexes/news`` is a link into ``indexes/.news.versions/``; writing *at* a folder in there
+    (the ``version_folder`` that ``info --json`` prints, say) would nest a second index inside
+    an immutable version, or replace it and leave the real link pointing at nothing. Only the
+    parent is resolved: the index link itself legitimately points into its versions folder.
+    Called before anything is created, so a refused write leaves no lock file behind.
+    """
+    index_path = Path(index_path)
+    target = Path(os.path.realpath(index_path.parent)) / index_path.name
+    for folder in (target, *target.parents):
+        if _VERSIONS_NAME.match(folder.name):
+            index = folder.parent / folder.name[1 : -len(".versions")]
+            raise IndexFormatError(
+                f"{index_path} is a version folder of the index {index} or inside one:"
+                f" versions are never written in place; write to {index} instead"
+            )
+
+
 @contextlib.contextmanager
 def writer_lock(index_path: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the index's writer lock; :class:`IndexLockedError` if another process holds it
-    for longer than ``wait`` seconds."""
+    for longer than ``wait`` seconds. The target is checked first (:func:`check_write_target`):
+    every writer takes this lock before it reads, embeds or writes anything."""
+    check_write_target(index_path)
     path = lock_path(index_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
