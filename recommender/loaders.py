@@ -20,8 +20,13 @@ import tomllib
 import yaml
 
 from recommender.articles import Article, InputError, article_from_mapping
+from recommender.safeyaml import load_yaml
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+# A Markdown article is text a person wrote: far below these. Past them it is a mistake or an
+# attack, refused before it is parsed (see recommender/safeyaml.py for the YAML budget).
+MAX_MARKDOWN_BYTES = 8 << 20
+MAX_FRONT_MATTER_BYTES = 256 << 10
 _JEKYLL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 
 
@@ -118,7 +123,12 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
     else:
         raise ValueError(f"front matter opened with '{fence}' on line 1 is never closed")
     block = "".join(lines[1:end])
-    meta = yaml.safe_load(block) or {} if fence == "---" else tomllib.loads(block)
+    if len(block.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        raise ValueError(f"front matter is larger than {MAX_FRONT_MATTER_BYTES >> 10} KiB")
+    try:
+        meta = load_yaml(block) or {} if fence == "---" else tomllib.loads(block)
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise ValueError("front matter is nested too deeply") from None
     if not isinstance(meta, dict):
         raise ValueError("front matter is not a mapping of fields")
     return meta, "".join(lines[end + 1 :]), end + 2
@@ -171,6 +181,12 @@ def read_markdown_dir(root: Path) -> Iterator[Located]:
 
 
 def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Located]:
+    size = path.stat().st_size
+    if size > MAX_MARKDOWN_BYTES:
+        raise InputError(
+            f"file is {size} bytes; a Markdown article may have at most {MAX_MARKDOWN_BYTES}",
+            source=str(path),
+        )
     text = _decode(path)
     try:
         meta, body, _ = split_front_matter(text)
