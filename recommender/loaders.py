@@ -78,34 +78,84 @@ def read_json(path: Path) -> Iterator[Located]:
         yield article_from_mapping(item, source=where), where, None
 
 
-def read_csv(path: Path) -> Iterator[Located]:
-    """A CSV file with a header row; ``tags`` is a ``;``- or ``,``-separated cell."""
-    text = _decode(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        return
-    header = [name.strip() for name in reader.fieldnames]
-    reader.fieldnames = header
+def _csv_header(cells: list[str], source: str) -> list[str]:
+    """The header row, stripped; a column named twice (ignoring case) is an error."""
+    header = [name.strip() for name in cells]
+    first: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        key = name.lower()
+        if name and key in first:
+            raise InputError(
+                f"column named twice in the header (columns {first[key]} and {number});"
+                " rename or drop one",
+                source=source,
+                line=1,
+                field=header[first[key] - 1],
+            )
+        first.setdefault(key, number)
     for name in ("id", "title"):
         if name not in header:
-            raise InputError(
-                "missing column in the header row", source=str(path), line=1, field=name
-            )
+            raise InputError("missing column in the header row", source=source, line=1, field=name)
+    return header
+
+
+def _csv_row(header: list[str], cells: list[str], source: str, line: int) -> dict[str, Any]:
+    """One data row as a record; a row with more or fewer cells than the header is an error."""
+    if len(cells) != len(header):
+        missing = f" (no cell for '{header[len(cells)]}')" if len(cells) < len(header) else ""
+        raise InputError(
+            f"row has {len(cells)} cells, the header has {len(header)}{missing}",
+            source=source,
+            line=line,
+            field=header[len(cells)] if len(cells) < len(header) else None,
+        )
+    record: dict[str, Any] = {}
+    for name, value in zip(header, cells, strict=True):
+        if not name:
+            if value.strip():
+                raise InputError("a cell under a column with no name", source=source, line=line)
+            continue
+        record[name] = value if value != "" else None
+    return record
+
+
+def _csv_error(exc: csv.Error, text: str, header: list[str], source: str, line: int) -> InputError:
+    """A csv.Error as an error naming the row where the broken record starts and its column."""
+    lines = text.splitlines()
+    first_line = lines[line - 1] if line <= len(lines) else ""
+    delimiter = "\t" if source.lower().endswith(".tsv") else ","
+    cells = next(csv.reader([first_line], delimiter=delimiter), [])
+    column = header[len(cells) - 1] if header and 0 < len(cells) <= len(header) else None
+    reason = str(exc)
+    if "unexpected end of data" in reason:
+        reason = "a quoted cell is never closed (an unmatched '\"'); every later row would be lost"
+    return InputError(f"malformed CSV: {reason}", source=source, line=line, field=column)
+
+
+def read_csv(path: Path) -> Iterator[Located]:
+    """A CSV file (``.tsv``: tab-separated) with a header row; ``tags`` is a ``;``- or
+    ``,``-separated cell. Every row must have as many cells as the header; a quote left open,
+    a column named twice or a short row is an error naming file, row and column."""
+    text = _decode(path)
+    source = str(path)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] = []
+    start = 1
     try:
-        for row in reader:
-            if None in row:
-                raise InputError(
-                    f"row has {len(header) + len(row[None])} cells, the header has {len(header)}",
-                    source=str(path),
-                    line=reader.line_num,
-                )
-            if not any((value or "").strip() for value in row.values()):
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not header:
+                if not cells:
+                    continue
+                header = _csv_header(cells, source)
                 continue
-            record = {k: (v if v != "" else None) for k, v in row.items()}
-            line = reader.line_num
-            yield article_from_mapping(record, source=str(path), line=line), str(path), line
+            if not cells or not any(cell.strip() for cell in cells):
+                continue
+            record = _csv_row(header, cells, source, line)
+            yield article_from_mapping(record, source=source, line=line), source, line
     except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", source=str(path), line=reader.line_num) from None
+        raise _csv_error(exc, text, header, source, start) from None
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
