@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from recommender.errors import InputError
+from recommender.ids import id_problem, shown_id
 
 KNOWN_FIELDS = ("id", "title", "body", "url", "published_at", "category", "tags", "language")
 
@@ -106,6 +107,21 @@ def _optional_str(value: Any, name: str) -> str | None:
     return value or None
 
 
+def _valid_id(raw_id: Any, fail: Callable[[str, str], InputError]) -> str:
+    """The id, stripped, or an error: missing, of the wrong type, or off the id contract."""
+    if isinstance(raw_id, bool) or raw_id is None:
+        raise fail("id", "missing")
+    if isinstance(raw_id, int):
+        raw_id = str(raw_id)
+    if not isinstance(raw_id, str) or not raw_id.strip():
+        raise fail("id", "missing or empty")
+    article_id = raw_id.strip()
+    problem = id_problem(article_id)
+    if problem:
+        raise fail("id", f"invalid id {shown_id(article_id)}: {problem}")
+    return article_id
+
+
 def article_from_mapping(
     data: Mapping[str, Any], *, source: str | None = None, line: int | None = None
 ) -> Article:
@@ -118,13 +134,7 @@ def article_from_mapping(
         raise InputError(
             f"expected a JSON object, got {type(data).__name__}", source=source, line=line
         )
-    raw_id = data.get("id")
-    if isinstance(raw_id, bool) or raw_id is None:
-        raise fail("id", "missing")
-    if isinstance(raw_id, int):
-        raw_id = str(raw_id)
-    if not isinstance(raw_id, str) or not raw_id.strip():
-        raise fail("id", "missing or empty")
+    article_id = _valid_id(data.get("id"), fail)
     title = data.get("title")
     if title is None or (isinstance(title, str) and not title.strip()):
         raise fail("title", "missing or empty")
@@ -157,7 +167,7 @@ def article_from_mapping(
 
     metadata = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
     return Article(
-        id=raw_id.strip(),
+        id=article_id,
         title=title.strip(),
         body=body,
         url=values["url"],

@@ -26,6 +26,7 @@ from recommender.articles import Article, article_from_mapping
 from recommender.config import Config
 from recommender.encoder import EmbeddingCache, Encoder, LazyEncoder, embed_texts
 from recommender.errors import InputError, UnknownArticleError
+from recommender.ids import check_id
 from recommender.index import (
     AUTO,
     DEFAULT_EXACT_MAX,
@@ -674,6 +675,7 @@ class Engine:
 def _check_unique(articles: Sequence[Article]) -> None:
     seen: set[str] = set()
     for article in articles:
+        check_id(article.id)
         if article.id in seen:
             raise InputError(f"duplicate id {article.id!r}", field="id")
         seen.add(article.id)
