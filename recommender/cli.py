@@ -34,6 +34,11 @@ out = Console()
 err = Console(stderr=True)
 _state = {"debug": False}
 
+FollowOpt = typer.Option(
+    False,
+    "--follow-symlinks",
+    help="Read symbolic links in input folders that lead out of the folder (refused otherwise).",
+)
 IndexOpt = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
 KOpt = typer.Option(5, "-k", "--k", min=1, help="How many related articles.")
@@ -276,6 +281,7 @@ def build(
     config: Path | None = ConfigOpt,
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
+    follow_symlinks: bool = FollowOpt,
 ) -> None:
     """Read articles, embed them, and write an index (atomically replacing the old one).
 
@@ -285,7 +291,7 @@ def build(
     from recommender.index import DEFAULT_EXACT_MAX
     from recommender.loaders import load_articles
 
-    articles = load_articles(inputs)
+    articles = load_articles(inputs, follow_symlinks=follow_symlinks)
     report = Engine.build(
         articles,
         index,
@@ -323,6 +329,7 @@ def upsert(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
+    follow_symlinks: bool = FollowOpt,
 ) -> None:
     """Add new articles and replace changed ones (same id) in an existing index.
 
@@ -332,7 +339,8 @@ def upsert(
     from recommender.engine import Engine
     from recommender.loaders import load_articles
 
-    report = Engine.upsert(load_articles(inputs), index, cache=not no_cache, lock_wait=wait)
+    articles = load_articles(inputs, follow_symlinks=follow_symlinks)
+    report = Engine.upsert(articles, index, cache=not no_cache, lock_wait=wait)
     if as_json:
         sys.stdout.write(_update_json(report))
     else:

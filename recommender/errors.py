@@ -48,6 +48,10 @@ class ConfigError(RecommenderError, ValueError):
     """A configuration file that cannot be read or has unknown or malformed entries."""
 
 
+class ExportTargetError(RecommenderError, ValueError):
+    """An export whose target would write or delete outside the folder given (a symlink)."""
+
+
 class IndexFormatError(RecommenderError, RuntimeError):
     """A folder that is not a loadable index: missing, damaged, or of another format version."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -217,13 +218,56 @@ def _markdown_record(meta: dict[str, Any], body: str, rel_id: str) -> dict[str, 
     return record
 
 
-def read_markdown_dir(root: Path) -> Iterator[Located]:
+def _outside(path: Path, real_root: str) -> str | None:
+    """Where a symbolic link at ``path`` leads when that is outside ``real_root``, else None."""
+    target = os.path.realpath(path)
+    return None if target == real_root or target.startswith(real_root + os.sep) else target
+
+
+def markdown_files(root: Path, *, follow_symlinks: bool = False) -> list[Path]:
+    """Every Markdown file under ``root``, sorted.
+
+    Symbolic links are not followed out of ``root``: a link to a file or folder outside it is
+    an error naming the link, unless ``follow_symlinks`` (then linked folders are walked too).
+    Links that stay inside ``root`` are read where they point (linked folders are not walked
+    twice)."""
+    real_root = os.path.realpath(root)
+    found: list[Path] = []
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
+        folder = Path(dirpath)
+        if follow_symlinks:  # a link back up the tree would loop forever
+            real = os.path.realpath(folder)
+            if real in seen:
+                dirnames.clear()
+                continue
+            seen.add(real)
+        for name in dirnames + filenames:
+            path = folder / name
+            if not path.is_symlink() or follow_symlinks:
+                continue
+            target = _outside(path, real_root)
+            if target is not None and (name in dirnames or _is_markdown(path)):
+                raise InputError(
+                    f"a symbolic link to {target}, outside {root}: not read"
+                    " (--follow-symlinks reads links that leave the folder)",
+                    source=str(path),
+                )
+        found.extend(folder / name for name in filenames if _is_markdown(folder / name))
+    return sorted(found)
+
+
+def _is_markdown(path: Path) -> bool:
+    return path.suffix.lower() in MARKDOWN_SUFFIXES
+
+
+def read_markdown_dir(root: Path, *, follow_symlinks: bool = False) -> Iterator[Located]:
     """Every ``.md`` file under ``root``; id = path relative to root without extension.
 
-    Drafts (``draft: true``) are skipped, as Hugo and Jekyll skip them when publishing.
+    Drafts (``draft: true``) are skipped, as Hugo and Jekyll skip them when publishing. Links
+    out of ``root`` are refused unless ``follow_symlinks`` (see :func:`markdown_files`).
     """
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in MARKDOWN_SUFFIXES)
-    for path in files:
+    for path in markdown_files(root, follow_symlinks=follow_symlinks):
         rel_id = path.relative_to(root).with_suffix("").as_posix()
         if rel_id.endswith("/_index") or rel_id == "_index":
             continue  # Hugo section list pages, not articles
@@ -254,10 +298,10 @@ def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Locate
     yield article_from_mapping(record, source=str(path), line=1), str(path), 1
 
 
-def read_path(path: Path) -> Iterator[Located]:
+def read_path(path: Path, *, follow_symlinks: bool = False) -> Iterator[Located]:
     """Dispatch on the kind of input: folder of Markdown, .jsonl/.ndjson, .json, .csv, .md."""
     if path.is_dir():
-        yield from read_markdown_dir(path)
+        yield from read_markdown_dir(path, follow_symlinks=follow_symlinks)
         return
     if not path.exists():
         raise InputError("no such file or folder", source=str(path))
@@ -277,8 +321,12 @@ def read_path(path: Path) -> Iterator[Located]:
         )
 
 
-def load_articles(paths: Sequence[str | Path] | str | Path) -> list[Article]:
-    """Read and validate every input; duplicate ids and empty input are errors."""
+def load_articles(
+    paths: Sequence[str | Path] | str | Path, *, follow_symlinks: bool = False
+) -> list[Article]:
+    """Read and validate every input; duplicate ids and empty input are errors.
+
+    A folder's symbolic links that lead out of it are refused unless ``follow_symlinks``."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     if not paths:
@@ -288,7 +336,7 @@ def load_articles(paths: Sequence[str | Path] | str | Path) -> list[Article]:
     for raw in paths:
         path = Path(raw)
         count = 0
-        for article, source, line in read_path(path):
+        for article, source, line in read_path(path, follow_symlinks=follow_symlinks):
             if article.id in seen:
                 raise InputError(
                     f"duplicate id {article.id!r} (first seen at {seen[article.id]})",
