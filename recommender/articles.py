@@ -15,6 +15,7 @@ from typing import Any
 
 from recommender.errors import InputError
 from recommender.ids import id_problem, shown_id
+from recommender.urls import safe_href
 
 KNOWN_FIELDS = ("id", "title", "body", "url", "published_at", "category", "tags", "language")
 
@@ -40,7 +41,7 @@ class Article:
             id=self.id,
             title=self.title,
             body=self.body,
-            url=self.url,
+            url=safe_href(self.url),
             published_at=self.published_at.isoformat() if self.published_at else None,
             category=self.category,
             tags=list(self.tags),
@@ -166,11 +167,15 @@ def article_from_mapping(
             raise fail(name, str(exc)) from None
 
     metadata = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
+    url = values["url"]
+    if url is not None and safe_href(url) is None:
+        metadata["url_unsafe"] = url  # kept for the editor to see, never a link
+        url = None
     return Article(
         id=article_id,
         title=title.strip(),
         body=body,
-        url=values["url"],
+        url=url,
         published_at=published_at,
         category=values["category"],
         tags=tags,
