@@ -123,6 +123,23 @@ def _valid_id(raw_id: Any, fail: Callable[[str, str], InputError]) -> str:
     return article_id
 
 
+def _title_and_body(
+    data: Mapping[str, Any], fail: Callable[[str, str], InputError]
+) -> tuple[str, str]:
+    """The title (required, stripped) and the body ("" when missing)."""
+    title = data.get("title")
+    if title is None or (isinstance(title, str) and not title.strip()):
+        raise fail("title", "missing or empty")
+    if not isinstance(title, str):
+        raise fail("title", f"expected a string, got {type(title).__name__}")
+    body = data.get("body", "")
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        raise fail("body", f"expected a string, got {type(body).__name__}")
+    return title.strip(), body
+
+
 def article_from_mapping(
     data: Mapping[str, Any], *, source: str | None = None, line: int | None = None
 ) -> Article:
@@ -136,16 +153,7 @@ def article_from_mapping(
             f"expected a JSON object, got {type(data).__name__}", source=source, line=line
         )
     article_id = _valid_id(data.get("id"), fail)
-    title = data.get("title")
-    if title is None or (isinstance(title, str) and not title.strip()):
-        raise fail("title", "missing or empty")
-    if not isinstance(title, str):
-        raise fail("title", f"expected a string, got {type(title).__name__}")
-    body = data.get("body", "")
-    if body is None:
-        body = ""
-    if not isinstance(body, str):
-        raise fail("body", f"expected a string, got {type(body).__name__}")
+    title, body = _title_and_body(data, fail)
 
     published_at = None
     raw_date = data.get("published_at")
@@ -173,7 +181,7 @@ def article_from_mapping(
         url = None
     return Article(
         id=article_id,
-        title=title.strip(),
+        title=title,
         body=body,
         url=url,
         published_at=published_at,
