@@ -452,12 +452,13 @@ def query(
     as_json: bool = JsonOpt,
 ) -> None:
     """The read-more list for an article that is not in the index (a draft)."""
+    from recommender import safejson
     from recommender.articles import InputError
 
     data: dict[str, Any] = {}
     if file is not None:
         try:
-            loaded = json.loads(file.read_text(encoding="utf-8"))
+            loaded = safejson.loads(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"cannot read a JSON article: {exc}", source=str(file)) from None
         if not isinstance(loaded, dict):

@@ -34,20 +34,45 @@ class Config:
     path: Path | None = None
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML; every way it cannot be read is one line naming the file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("config file not found", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read the config file: {exc.strerror}", source=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"bytes that are not UTF-8 at offset {exc.start} ({exc.reason}); save it as UTF-8",
+            source=str(path),
+            line=raw.count(b"\n", 0, exc.start) + 1,
+        ) from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed TOML: {exc}", source=str(path)) from None
+    except RecursionError:
+        raise InputError("malformed TOML: nested too deeply", source=str(path)) from None
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a config file; errors name the file and the key."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("config file not found", source=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"malformed TOML: {exc}", source=str(path)) from None
+    data = _read_toml(path)
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise InputError(
             f"unknown section [{unknown[0]}]; known: {', '.join(SECTIONS)}", source=str(path)
         )
+    for section in SECTIONS:
+        if section in data and not isinstance(data[section], dict):
+            raise InputError(
+                f"[{section}] must be a table of settings, not a {type(data[section]).__name__}",
+                source=str(path),
+            )
     ranking = data.get("ranking", {})
     try:
         RankingSettings.from_dict(ranking, strict=True)

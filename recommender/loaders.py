@@ -20,6 +20,7 @@ from typing import Any
 import tomllib
 import yaml
 
+from recommender import safejson
 from recommender.articles import Article, InputError, article_from_mapping
 from recommender.safeyaml import load_yaml
 
@@ -56,7 +57,7 @@ def read_jsonl(path: Path) -> Iterator[Located]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = safejson.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"malformed JSON: {exc.msg} (column {exc.colno})", source=str(path), line=number
@@ -67,7 +68,7 @@ def read_jsonl(path: Path) -> Iterator[Located]:
 def read_json(path: Path) -> Iterator[Located]:
     """A JSON array of article objects (line numbers are not known: items are numbered)."""
     try:
-        data = json.loads(_decode(path))
+        data = safejson.loads(_decode(path))
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg}", source=str(path), line=exc.lineno) from None
     if isinstance(data, dict):

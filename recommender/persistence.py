@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from recommender import safejson
 from recommender._version import __version__
 from recommender.errors import IndexFormatError, IndexLockedError
 
@@ -271,7 +272,7 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
     if not path.exists():
         raise IndexFormatError(f"{folder} is not an index folder: {MANIFEST} is missing")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = safejson.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexFormatError(f"{path} is damaged: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
@@ -282,9 +283,7 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
             f"{folder} has index format version {version}; this recommender "
             f"({__version__}) reads version {FORMAT_VERSION}: rebuild it with `recommender build`"
         )
-    for key in ("model", "index_type", "article_count", "files", "version_id"):
-        if key not in data:
-            raise IndexFormatError(f"{path} is damaged: field '{key}' is missing")
+    _check_shape(path, data)
     for name, meta in data["files"].items():
         file = folder / name
         if not file.exists():
@@ -297,6 +296,66 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
         if verify and sha256_file(file) != meta["sha256"]:
             raise IndexFormatError(f"{folder} is damaged: checksum of {name} does not match")
     return Manifest(data)
+
+
+_FIELDS: dict[str, tuple[type, ...]] = {
+    "model": (dict,),
+    "index_type": (str,),
+    "article_count": (int,),
+    "files": (dict,),
+    "version_id": (str,),
+}
+_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "generation": (int,),
+    "ranking": (dict,),
+    "rules": (dict,),
+    "index": (dict,),
+}
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+
+
+def _is_a(value: Any, kinds: tuple[type, ...]) -> bool:
+    """isinstance, except that True/False are not numbers here."""
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+
+
+def _check_shape(path: Path, data: dict[str, Any]) -> None:
+    """A hand-edited manifest of the wrong shape is damaged, not a crash further on; file
+    names are plain names in the folder (a listed ``../x`` would be read outside it)."""
+    for key in _FIELDS:
+        if key not in data:
+            raise IndexFormatError(f"{path} is damaged: field '{key}' is missing")
+    for key, kinds in {**_FIELDS, **_OPTIONAL}.items():
+        if key in data and not _is_a(data[key], kinds):
+            raise IndexFormatError(
+                f"{path} is damaged: field '{key}' should be a {kinds[0].__name__}"
+            )
+    model = data["model"]
+    if not isinstance(model.get("name"), str) or not _is_a(model.get("dimension"), (int,)):
+        raise IndexFormatError(
+            f"{path} is damaged: field 'model' needs a 'name' (text) and a 'dimension' (a number)"
+        )
+    if model["dimension"] < 1 or data["article_count"] < 0:
+        raise IndexFormatError(
+            f"{path} is damaged: 'model.dimension' and 'article_count' must be positive"
+        )
+    for name, meta in data["files"].items():
+        _check_file_entry(path, name, meta)
+
+
+def _check_file_entry(path: Path, name: str, meta: Any) -> None:
+    if not _FILE_NAME.match(name):
+        raise IndexFormatError(
+            f"{path} is damaged: file name {name!r} in 'files' is not a plain file name"
+        )
+    if (
+        not isinstance(meta, dict)
+        or not isinstance(meta.get("sha256"), str)
+        or not _is_a(meta.get("bytes"), (int,))
+    ):
+        raise IndexFormatError(
+            f"{path} is damaged: 'files.{name}' needs a 'sha256' (text) and 'bytes' (a number)"
+        )
 
 
 def folder_size(folder: Path) -> int:
