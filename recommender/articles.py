@@ -8,6 +8,7 @@ the line (or row) and the field at fault.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -108,6 +109,30 @@ def _optional_str(value: Any, name: str) -> str | None:
     return value or None
 
 
+def json_ready(value: Any, depth: int = 0) -> Any:
+    """A metadata value as it will be stored and returned: JSON types only.
+
+    Dates and times (YAML and TOML front matter read them as objects) become ISO-8601 text,
+    as the store would write them, so an unchanged file compares equal to what is indexed.
+    NaN and infinities are refused: JSON has no such numbers, and browsers reject them.
+    """
+    if depth > 64:
+        raise ValueError("nested deeper than 64 levels")
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        return value
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v, depth + 1) for v in value]
+    raise ValueError(f"a {type(value).__name__} value is not text, a number, a list or a table")
+
+
 def _valid_id(raw_id: Any, fail: Callable[[str, str], InputError]) -> str:
     """The id, stripped, or an error: missing, of the wrong type, or off the id contract."""
     if isinstance(raw_id, bool) or raw_id is None:
@@ -174,7 +199,13 @@ def article_from_mapping(
         except ValueError as exc:
             raise fail(name, str(exc)) from None
 
-    metadata = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
+    metadata = {}
+    for key, value in data.items():
+        if key not in KNOWN_FIELDS:
+            try:
+                metadata[str(key)] = json_ready(value)
+            except ValueError as exc:
+                raise fail(str(key), str(exc)) from None
     url = values["url"]
     if url is not None and safe_href(url) is None:
         metadata["url_unsafe"] = url  # kept for the editor to see, never a link
