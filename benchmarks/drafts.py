@@ -116,7 +116,9 @@ def read_more_latency(port: int, ids: list[str], stop: threading.Event | None, c
     return [samples, errors]
 
 
-def hammer(port: int, stop: threading.Event, worker: int, out: list[tuple[int, float, bool]]) -> None:
+def hammer(
+    port: int, stop: threading.Event, worker: int, out: list[tuple[int, float, bool]]
+) -> None:
     n = 0
     while not stop.is_set():
         n += 1
@@ -135,7 +137,7 @@ def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def measure(port: int, ids: list[str], clients: int, seconds: float) -> dict[str, Any]:
