@@ -29,6 +29,7 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 # attack, refused before it is parsed (see recommender/safeyaml.py for the YAML budget).
 MAX_MARKDOWN_BYTES = 8 << 20
 MAX_FRONT_MATTER_BYTES = 256 << 10
+MAX_CSV_CELL = 16 << 20
 _JEKYLL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 
 
@@ -126,7 +127,10 @@ def _csv_error(exc: csv.Error, text: str, header: list[str], source: str, line: 
     lines = text.splitlines()
     first_line = lines[line - 1] if line <= len(lines) else ""
     delimiter = "\t" if source.lower().endswith(".tsv") else ","
-    cells = next(csv.reader([first_line], delimiter=delimiter), [])
+    try:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+    except csv.Error:
+        cells = []
     column = header[len(cells) - 1] if header and 0 < len(cells) <= len(header) else None
     reason = str(exc)
     if "unexpected end of data" in reason:
@@ -141,6 +145,8 @@ def read_csv(path: Path) -> Iterator[Located]:
     text = _decode(path)
     source = str(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    # The csv module's default cell limit (128 KiB) is below a long article's body.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_CELL))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] = []
     start = 1

@@ -96,3 +96,18 @@ def test_error_after_multiline_cell_names_the_rows_first_line(tmp_path: Path) ->
     path = _write(tmp_path, 'id,title,body\na,Alpha,"two\nlines"\nb,,x\n')
     with pytest.raises(InputError, match=r"news\.csv:4: field 'title'"):
         load_articles([path])
+
+
+def test_long_body_cell_is_read(tmp_path: Path) -> None:
+    body = "word " * 60_000  # 300 KB, above the csv module's default cell limit
+    path = _write(tmp_path, f'id,title,body\na,Alpha,"{body}"\n')
+    (article,) = load_articles([path])
+    assert article.body == body
+
+
+def test_cell_past_the_limit_names_the_row(tmp_path: Path) -> None:
+    from recommender.loaders import MAX_CSV_CELL
+
+    path = _write(tmp_path, "id,title,body\na,Alpha,ok\nb,Beta," + "x" * (MAX_CSV_CELL + 10) + "\n")
+    with pytest.raises(InputError, match=r"news\.csv:3: malformed CSV: field larger"):
+        load_articles([path])
