@@ -17,7 +17,7 @@ import pytest
 
 from recommender.engine import Engine
 from recommender.errors import IndexFormatError
-from recommender.persistence import check_write_target, versions_dir
+from recommender.storage.versions import check_write_target, versions_dir
 
 from ..conftest import FakeEncoder, make_article
 

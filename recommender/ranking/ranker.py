@@ -13,56 +13,32 @@ diversify, fall back, apply pins. The engine owns one :class:`Ranker` per loaded
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
-from recommender.filters import FilterSource, hard_mask, soft_mask
-from recommender.index import VectorIndex
-from recommender.lexical import LexicalModel
-from recommender.ranking import (
-    SECONDS_PER_DAY,
-    RankingSettings,
+from recommender.articles import Article
+from recommender.ranking import RankingSettings
+from recommender.ranking.dedupe import copy_matrix, is_copy
+from recommender.ranking.filters import FilterSource, hard_mask, soft_mask
+from recommender.ranking.rules import EditorialRules
+from recommender.ranking.signals import (
     category_scores,
     combine,
     mmr_order,
     recency_scores,
     tag_scores,
 )
-from recommender.rules import EditorialRules
-from recommender.store import Columns
+from recommender.ranking.sources import Ranked, Source, draft_source, indexed_source
+from recommender.results import COMPONENTS, Why
+from recommender.storage.index import VectorIndex
+from recommender.storage.lexical import LexicalModel
+from recommender.storage.store import Store
 
 EXACT_LIMIT = 4096
 """When filters leave at most this many rows, score them all exactly instead of searching."""
-
-COMPONENTS = ("similarity", "lexical", "recency", "category", "tags")
-
-
-@dataclass(frozen=True)
-class Source:
-    """The article we recommend for: indexed (row set) or a draft (row None)."""
-
-    vector: np.ndarray
-    row: int | None = None
-    id: str | None = None
-    timestamp: float = float("nan")
-    category: int = -1
-    language: int = -1
-    tags: tuple[str, ...] = ()
-    norm_title: str = ""
-    lexical: sp.csr_matrix | None = None
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One result before the engine attaches article fields."""
-
-    row: int
-    score: float
-    why: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -79,22 +55,38 @@ class _Scored:
     mmr_penalties: dict[int, float] = field(default_factory=dict)
 
 
+def pool_size(settings: RankingSettings, want: int, banned: int, n: int) -> int:
+    """How many ANN candidates to fetch first: the one rule, for single and batched queries."""
+    return min(n, max(settings.candidate_pool, want + banned))
+
+
 class Ranker:
+    """Ranks candidates for one loaded version: its vectors, columns, lexical model and rules."""
+
     def __init__(
         self,
         index: VectorIndex,
-        columns: Columns,
+        store: Store,
         lexical: LexicalModel | None,
         rules: EditorialRules,
-        row_of: Any,
     ) -> None:
         self.index = index
-        self.columns = columns
+        self.store = store
+        self.columns = store.columns
         self.lexical = lexical
         self.rules = rules
-        self.row_of = row_of
+        self.row_of = store.row_of
         self._evergreen: dict[str | None, np.ndarray] = {}
         self._recent_order: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ sources
+    def indexed_source(self, article_id: str) -> Source:
+        """The source for an indexed article, from its stored vector and columns."""
+        return indexed_source(self.store, self.index, self.lexical, article_id)
+
+    def draft_source(self, article: Article, vector: np.ndarray, text: str) -> Source:
+        """The source for a draft (or an article given in full), embedded by the caller."""
+        return draft_source(self.store, self.lexical, article, vector, text)
 
     # ------------------------------------------------------------------ helpers
     def evergreen(self, tag: str | None) -> np.ndarray:
@@ -158,61 +150,45 @@ class Ranker:
             "source" if symmetric else "now",
         )
 
-    def _why(self, sc: _Scored, i: int, source: Source, notes: dict[str, Any]) -> dict[str, Any]:
+    def _why(self, sc: _Scored, i: int, source: Source, **acted: Any) -> Why:
+        """The explanation of scored candidate ``i``; ``acted``: what else acted on it."""
         terms: list[str] = []
         if self.lexical is not None and source.lexical is not None and sc.lexical[i] > 0:
             terms = self.lexical.shared_terms(source.lexical, int(sc.rows[i]))
         age = sc.age[i]
-        why: dict[str, Any] = {
-            "contributions": {name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
-            "cosine": round(float(sc.cosine[i]), 6),
-            "lexical": round(float(sc.lexical[i]), 6),
-            "shared_terms": terms,
-            "shared_tags": sc.shared_tags[i],
-            "same_category": bool(sc.same_category[i]),
-            "age_days": None if np.isnan(age) else round(float(age), 2),
-            "age_reference": sc.age_reference,
-        }
-        why.update(notes)
-        return why
-
-    @staticmethod
-    def _is_copy(
-        a: tuple[np.ndarray, str, float],
-        b_vecs: np.ndarray,
-        b_titles: list[str],
-        b_stamps: np.ndarray,
-        s: RankingSettings,
-    ) -> np.ndarray:
-        """Which of b are copies of a: equal normalized titles, cosine above the threshold, or
-        above the lower window threshold when published within the window of each other."""
-        vec, title, stamp = a
-        sims = b_vecs @ vec if len(b_vecs) else np.zeros(0)
-        same_title = np.array([bool(title) and title == t for t in b_titles], dtype=bool)
-        return Ranker._copy_rule(sims, same_title, np.asarray(b_stamps) - stamp, s)
-
-    @staticmethod
-    def _copy_rule(
-        sims: np.ndarray, same_title: np.ndarray, time_gap: np.ndarray, s: RankingSettings
-    ) -> np.ndarray:
-        """The one definition of "copies of one story", for any shape of comparisons."""
-        with np.errstate(invalid="ignore"):
-            close = np.abs(time_gap) <= s.dedupe_window_days * SECONDS_PER_DAY
-        near = sims >= s.dedupe_window_threshold
-        return (sims >= s.dedupe_threshold) | same_title | (close & near)
-
-    @staticmethod
-    def _copy_matrix(
-        vecs: np.ndarray, titles: list[str], stamps: np.ndarray, s: RankingSettings
-    ) -> np.ndarray:
-        """Pairwise version of :meth:`_is_copy` (same rules), for the candidates at once."""
-        sims = vecs @ vecs.T
-        codes = {t: i for i, t in enumerate(dict.fromkeys(titles))}
-        title_code = np.array([codes[t] if t else -1 - i for i, t in enumerate(titles)])
-        same_title = title_code[:, None] == title_code[None, :]
-        return Ranker._copy_rule(sims, same_title, stamps[:, None] - stamps[None, :], s)
+        return Why(
+            contributions={name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
+            cosine=round(float(sc.cosine[i]), 6),
+            lexical=round(float(sc.lexical[i]), 6),
+            shared_terms=tuple(terms),
+            shared_tags=tuple(sc.shared_tags[i]),
+            same_category=bool(sc.same_category[i]),
+            age_days=None if np.isnan(age) else round(float(age), 2),
+            age_reference=sc.age_reference,
+            **acted,
+        )
 
     # ------------------------------------------------------------------ the pipeline
+    def rank_many(
+        self,
+        article_ids: Sequence[str],
+        k: int,
+        settings: RankingSettings,
+        batch_size: int = 256,
+        *,
+        now: float | None = None,
+    ) -> Iterator[tuple[str, list[Ranked]]]:
+        """:meth:`rank` for many indexed articles, with one batched ANN search per batch."""
+        sources = [self.indexed_source(aid) for aid in article_ids]
+        n = len(self.columns.ids)
+        pool = pool_size(settings, k, 1, n)  # the source itself is the one banned row
+        for start in range(0, len(sources), batch_size):
+            chunk = sources[start : start + batch_size]
+            scores, found = self.index.search(np.stack([s.vector for s in chunk]), pool)
+            for i, source in enumerate(chunk):
+                hits = (found[i], scores[i])
+                yield str(source.id), self.rank(source, k, settings, (), now=now, first_hits=hits)
+
     def rank(
         self,
         source: Source,
@@ -241,7 +217,7 @@ class Ranker:
             cols, fsrc, settings, now=now, evergreen=self.evergreen(settings.evergreen_tag)
         )
         mask = hard if soft is None else (soft if hard is None else hard & soft)
-        notes = {"filters": hard_notes + soft_notes} if hard_notes or soft_notes else {}
+        filters = tuple(hard_notes + soft_notes)
         banned_arr = np.fromiter(banned, dtype=np.int64, count=len(banned))
         if mask is None:
             eligible = n - len(banned)
@@ -258,13 +234,15 @@ class Ranker:
         results: list[Ranked] = []
         if sc is not None:
             for pos, collapsed in chosen:
-                extra = dict(notes)
-                if collapsed:
-                    extra["collapsed"] = [str(cols.ids[sc.rows[c]]) for c in collapsed]
-                why = self._why(sc, pos, source, extra)
                 mmr = sc.mmr_penalties.get(pos)
-                if mmr:
-                    why["mmr_penalty"] = round(mmr, 6)
+                why = self._why(
+                    sc,
+                    pos,
+                    source,
+                    filters=filters,
+                    collapsed=tuple(str(cols.ids[sc.rows[c]]) for c in collapsed),
+                    mmr_penalty=round(mmr, 6) if mmr else None,
+                )
                 results.append(Ranked(int(sc.rows[pos]), float(sc.total[pos]), why))
         if len(results) < k and settings.fallback:
             results += self._fallback(
@@ -284,7 +262,7 @@ class Ranker:
         first_hits: tuple[np.ndarray, np.ndarray] | None,
     ) -> tuple[_Scored, list[tuple[int, list[int]]]]:
         n = len(self.columns.ids)
-        pool = min(n, max(s.candidate_pool, want + len(banned)))
+        pool = pool_size(s, want, len(banned), n)
         while True:
             if mask is not None and eligible <= EXACT_LIMIT:
                 rows = np.flatnonzero(mask)
@@ -330,10 +308,10 @@ class Ranker:
             stamps = cols.timestamps[sc.rows[cand]]
             groups: list[list[int]] = []  # indices into cand
             if s.dedupe:
-                copy_of_source = self._is_copy(
+                copy_of_source = is_copy(
                     (source.vector, source.norm_title, source.timestamp), vecs, titles, stamps, s
                 )
-                copies = self._copy_matrix(vecs, titles, stamps, s)
+                copies = copy_matrix(vecs, titles, stamps, s)
                 # Most candidates copy no earlier one: only those that do need the lookup.
                 has_earlier = np.asarray(np.tril(copies, -1).any(axis=1), dtype=bool)
                 group_of = np.full(len(cand), -1)
@@ -418,7 +396,7 @@ class Ranker:
                 me = (vec, cols.norm_titles[row], float(cols.timestamps[row]))
                 if (
                     s.dedupe
-                    and self._is_copy(
+                    and is_copy(
                         me, np.array(taken_vecs), taken_titles, np.array(taken_stamps), s
                     ).any()
                 ):
@@ -426,9 +404,7 @@ class Ranker:
                 sc = self._score(
                     np.array([row]), np.array([float(vec @ source.vector)]), source, s, now
                 )
-                out.append(
-                    Ranked(row, float(sc.total[0]), self._why(sc, 0, source, {"fallback": kind}))
-                )
+                out.append(Ranked(row, float(sc.total[0]), self._why(sc, 0, source, fallback=kind)))
                 taken.add(row)
                 taken_vecs.append(vec)
                 taken_titles.append(cols.norm_titles[row])
@@ -456,7 +432,7 @@ class Ranker:
             vec = self.index.vectors(np.array([row]))[0]
             cosine = np.array([float(vec @ source.vector)])
             sc = self._score(np.array([row]), cosine, source, s, now)
-            why = self._why(sc, 0, source, {"rules": [f"pinned at position {pin.position}"]})
+            why = self._why(sc, 0, source, rules=(f"pinned at position {pin.position}",))
             pinned = Ranked(row, float(sc.total[0]), why)
             results.insert(min(pin.position - 1, len(results)), pinned)
         return results[:k]

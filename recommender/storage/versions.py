@@ -25,43 +25,17 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from recommender import safejson
 from recommender._version import __version__
 from recommender.errors import IndexFormatError, IndexLockedError
+from recommender.storage.manifest import Manifest
 
 FORMAT_NAME = "recommender-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    data: dict[str, Any]
-
-    @property
-    def dimension(self) -> int:
-        return int(self.data["model"]["dimension"])
-
-    @property
-    def model_name(self) -> str:
-        return str(self.data["model"]["name"])
-
-    @property
-    def index_type(self) -> str:
-        return str(self.data["index_type"])
-
-    @property
-    def version_id(self) -> str:
-        return str(self.data["version_id"])
-
-    @property
-    def generation(self) -> int:
-        """1 for the first write of an index, then +1 for every build, upsert or remove."""
-        return int(self.data.get("generation", 0))
 
 
 def sha256_file(path: Path) -> str:
@@ -283,8 +257,8 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
             f"{folder} has index format version {version}; this recommender "
             f"({__version__}) reads version {FORMAT_VERSION}: rebuild it with `recommender build`"
         )
-    _check_shape(path, data)
-    for name, meta in data["files"].items():
+    manifest = Manifest.from_dict(data, str(path))
+    for name, meta in manifest.files.items():
         file = folder / name
         if not file.exists():
             raise IndexFormatError(f"{folder} is damaged: {name} is missing")
@@ -295,67 +269,7 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
             )
         if verify and sha256_file(file) != meta["sha256"]:
             raise IndexFormatError(f"{folder} is damaged: checksum of {name} does not match")
-    return Manifest(data)
-
-
-_FIELDS: dict[str, tuple[type, ...]] = {
-    "model": (dict,),
-    "index_type": (str,),
-    "article_count": (int,),
-    "files": (dict,),
-    "version_id": (str,),
-}
-_OPTIONAL: dict[str, tuple[type, ...]] = {
-    "generation": (int,),
-    "ranking": (dict,),
-    "rules": (dict,),
-    "index": (dict,),
-}
-_FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
-
-
-def _is_a(value: Any, kinds: tuple[type, ...]) -> bool:
-    """isinstance, except that True/False are not numbers here."""
-    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-
-
-def _check_shape(path: Path, data: dict[str, Any]) -> None:
-    """A hand-edited manifest of the wrong shape is damaged, not a crash further on; file
-    names are plain names in the folder (a listed ``../x`` would be read outside it)."""
-    for key in _FIELDS:
-        if key not in data:
-            raise IndexFormatError(f"{path} is damaged: field '{key}' is missing")
-    for key, kinds in {**_FIELDS, **_OPTIONAL}.items():
-        if key in data and not _is_a(data[key], kinds):
-            raise IndexFormatError(
-                f"{path} is damaged: field '{key}' should be a {kinds[0].__name__}"
-            )
-    model = data["model"]
-    if not isinstance(model.get("name"), str) or not _is_a(model.get("dimension"), (int,)):
-        raise IndexFormatError(
-            f"{path} is damaged: field 'model' needs a 'name' (text) and a 'dimension' (a number)"
-        )
-    if model["dimension"] < 1 or data["article_count"] < 0:
-        raise IndexFormatError(
-            f"{path} is damaged: 'model.dimension' and 'article_count' must be positive"
-        )
-    for name, meta in data["files"].items():
-        _check_file_entry(path, name, meta)
-
-
-def _check_file_entry(path: Path, name: str, meta: Any) -> None:
-    if not _FILE_NAME.match(name):
-        raise IndexFormatError(
-            f"{path} is damaged: file name {name!r} in 'files' is not a plain file name"
-        )
-    if (
-        not isinstance(meta, dict)
-        or not isinstance(meta.get("sha256"), str)
-        or not _is_a(meta.get("bytes"), (int,))
-    ):
-        raise IndexFormatError(
-            f"{path} is damaged: 'files.{name}' needs a 'sha256' (text) and 'bytes' (a number)"
-        )
+    return manifest
 
 
 def folder_size(folder: Path) -> int:
