@@ -180,6 +180,41 @@ def article_from_mapping(
     article_id = _valid_id(data.get("id"), fail)
     title, body = _title_and_body(data, fail)
 
+    published_at, tags, values = _optional_fields(data, fail)
+    metadata = _metadata(data, fail)
+    url = values["url"]
+    if url is not None and safe_href(url) is None:
+        metadata["url_unsafe"] = url  # kept for the editor to see, never a link
+        url = None
+    return Article(
+        id=article_id,
+        title=title,
+        body=body,
+        url=url,
+        published_at=published_at,
+        category=values["category"],
+        tags=tags,
+        language=values["language"].lower() if values["language"] else None,
+        metadata=metadata,
+    )
+
+
+def _metadata(data: Mapping[str, Any], fail: Callable[[str, str], InputError]) -> dict[str, Any]:
+    """Every field beyond the contract's, JSON-ready (see :func:`json_ready`)."""
+    metadata: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in KNOWN_FIELDS:
+            try:
+                metadata[str(key)] = json_ready(value)
+            except ValueError as exc:
+                raise fail(str(key), str(exc)) from None
+    return metadata
+
+
+def _optional_fields(
+    data: Mapping[str, Any], fail: Callable[[str, str], InputError]
+) -> tuple[dt.datetime | None, tuple[str, ...], dict[str, str | None]]:
+    """``published_at``, ``tags``, and the optional strings (url, category, language)."""
     published_at = None
     raw_date = data.get("published_at")
     if raw_date not in (None, ""):
@@ -198,26 +233,4 @@ def article_from_mapping(
             values[name] = _optional_str(data.get(name), name)
         except ValueError as exc:
             raise fail(name, str(exc)) from None
-
-    metadata = {}
-    for key, value in data.items():
-        if key not in KNOWN_FIELDS:
-            try:
-                metadata[str(key)] = json_ready(value)
-            except ValueError as exc:
-                raise fail(str(key), str(exc)) from None
-    url = values["url"]
-    if url is not None and safe_href(url) is None:
-        metadata["url_unsafe"] = url  # kept for the editor to see, never a link
-        url = None
-    return Article(
-        id=article_id,
-        title=title,
-        body=body,
-        url=url,
-        published_at=published_at,
-        category=values["category"],
-        tags=tags,
-        language=values["language"].lower() if values["language"] else None,
-        metadata=metadata,
-    )
+    return published_at, tags, values

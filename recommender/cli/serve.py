@@ -1,28 +1,27 @@
-"""CLI commands that deliver recommendations to sites: ``serve`` (HTTP API + widget) and
-``export`` (static files). Registered on the main app in ``recommender/cli.py``.
-"""
+"""Commands that deliver recommendations to sites: ``serve`` (HTTP API + widget) and
+``export`` (static files)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import typer
 
+from recommender.cli.common import (
+    IndexOpt,
+    config_path,
+    friendly_errors,
+    load_config,
+    write_json,
+)
+
 SERVE_EXTRA = "the HTTP server needs the 'serve' extra: pip install 'recommender[serve]'"
-DEFAULT_CONFIG = Path("recommender.toml")
 
 
-def _config_path(path: Path | None) -> Path | None:
-    """As the other commands: --config, else ./recommender.toml when there is one."""
-    if path is None and DEFAULT_CONFIG.exists():
-        return DEFAULT_CONFIG
-    return path
-
-
+@friendly_errors
 def serve(
-    index: Path = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder."),
+    index: Path = IndexOpt,
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -44,7 +43,7 @@ def serve(
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
         raise
-    app = create_app(index, config=_config_path(config))
+    app = create_app(index, config=config_path(config))
     engine = app.state.holder.get().engine
     sys.stderr.write(
         f"Serving {index} (version {engine.manifest.version_id}, {len(engine)} articles)"
@@ -53,8 +52,9 @@ def serve(
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
 
 
+@friendly_errors
 def export(
-    index: Path = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder."),
+    index: Path = IndexOpt,
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write into (e.g. the site)."),
     format: str = typer.Option("json", "--format", "-f", help="json, hugo or jekyll."),
     k: int = typer.Option(5, "-k", "--k", min=1, help="How many related articles each."),
@@ -67,30 +67,35 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout)."""
-    from recommender.config import load_config
     from recommender.engine import Engine
+    from recommender.errors import SettingsError
     from recommender.export import FORMATS
     from recommender.export import export as run_export
 
     if format not in FORMATS:
-        raise ValueError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
-    config = _config_path(config)
-    engine = Engine.load(index, config=load_config(config) if config else None)
+        raise SettingsError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
+    engine = Engine.load(index, config=load_config(config))
     report = run_export(engine, out, format=format, k=k)
     if as_json:
-        summary = {
-            "out": str(report.out),
-            "format": report.format,
-            "articles": report.articles,
-            "written": report.written,
-            "unchanged": report.unchanged,
-            "removed": report.removed,
-            "seconds": round(report.seconds, 3),
-        }
-        sys.stdout.write(json.dumps(summary) + "\n")
+        write_json(
+            {
+                "out": str(report.out),
+                "format": report.format,
+                "articles": report.articles,
+                "written": report.written,
+                "unchanged": report.unchanged,
+                "removed": report.removed,
+                "seconds": round(report.seconds, 3),
+            }
+        )
         return
     sys.stdout.write(
         f"Exported {report.articles} articles ({report.format}) to {report.out}: "
         f"{report.written} files written, {report.unchanged} unchanged, {report.removed} removed"
         f", in {report.seconds:.1f} s\n"
     )
+
+
+def register(app: typer.Typer) -> None:
+    for command in (serve, export):
+        app.command()(command)
