@@ -86,9 +86,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError("config file not found", source=str(path)) from None
     except OSError as exc:
-        raise ConfigError(
-            f"cannot read the config file: {exc.strerror}", source=str(path)
-        ) from None
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

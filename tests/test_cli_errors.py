@@ -150,7 +150,7 @@ def test_a_bug_prints_a_traceback_from_the_real_command(tmp_path: Path) -> None:
     script = (
         "import sys\n"
         "import recommender.loaders as loaders\n"
-        "def broken(paths):\n"
+        "def broken(paths, **options):\n"
         "    raise ValueError('an internal bug, not bad input')\n"
         "loaders.load_articles = broken\n"
         f"sys.argv = ['recommender', 'build', {str(src)!r}, '--index', {str(tmp_path / 'i')!r}]\n"

@@ -138,5 +138,5 @@ def test_config_of_the_wrong_shape(index: Path, tmp_path: Path, text: str) -> No
 def test_config_that_is_a_folder(index: Path, tmp_path: Path) -> None:
     config = tmp_path / "conf.d"
     config.mkdir()
-    with pytest.raises(InputError, match=r"conf\.d: cannot read the config file"):
+    with pytest.raises(InputError, match=r"conf\.d: cannot read: "):
         load_config(config)
