@@ -20,7 +20,6 @@ per-article folders (``related/``, ``data/related/``) belong to the exporter: an
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
+from recommender import safejson
 from recommender.errors import ExportTargetError, InputError, PathError, SettingsError
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def check_inside(out: Path, paths: Iterable[Path]) -> None:
 
 
 def _dump(payload: Any) -> bytes:
-    return (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (safejson.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:

@@ -55,3 +55,25 @@ def _non_finite_at(doc: str) -> int:
 
 def _as_str(text: str | bytes) -> str:
     return text if isinstance(text, str) else text.decode("utf-8", "replace")
+
+
+def dumps(data: Any, **options: Any) -> str:
+    """``json.dumps`` that never writes NaN or Infinity (not JSON: browsers reject them).
+
+    Inputs and settings refuse non-finite numbers, so none should get here; one that does (an
+    index written by an older version, say) is written as ``null`` rather than as invalid JSON.
+    """
+    try:
+        return json.dumps(data, allow_nan=False, **options)
+    except ValueError:
+        return json.dumps(_finite(data), allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

@@ -130,7 +130,10 @@ def upsert(
         raise InputError("no articles to upsert (empty input)")
     check_unique(articles)
     timings: dict[str, float] = {}
-    with persistence.writer_lock(index_path, lock_wait), _current(index_path, timings) as current:
+    with (
+        persistence.writer_lock(index_path, lock_wait, existing=True),
+        _current(index_path, timings) as current,
+    ):
         model_name = current.manifest.model_name
         if encoder is not None and encoder.name != model_name:
             raise ModelMismatchError(
@@ -202,7 +205,10 @@ def remove(
     if not ids:
         raise InputError("no ids to remove")
     timings: dict[str, float] = {}
-    with persistence.writer_lock(index_path, lock_wait), _current(index_path, timings) as current:
+    with (
+        persistence.writer_lock(index_path, lock_wait, existing=True),
+        _current(index_path, timings) as current,
+    ):
         rows = [current.store.row_of(i) for i in ids]
         missing = [i for i, r in zip(ids, rows, strict=True) if r is None]
         if missing and not missing_ok:
@@ -237,7 +243,10 @@ def reindex(
     started = time.perf_counter()
     requested, index_params, exact_max = index_choice
     timings: dict[str, float] = {}
-    with persistence.writer_lock(index_path, lock_wait), _current(index_path, timings) as current:
+    with (
+        persistence.writer_lock(index_path, lock_wait, existing=True),
+        _current(index_path, timings) as current,
+    ):
         count = len(current.store)
         kind = choose_index_type(requested, count, exact_max)
         params = index_class(kind).resolve_params(index_params)

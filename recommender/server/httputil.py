@@ -11,6 +11,8 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from recommender import safejson
+
 
 def etag(*parts: Any) -> str:
     """A strong ETag for everything in ``parts`` (JSON-serialized, order of keys ignored)."""
@@ -35,7 +37,7 @@ def not_modified(request: Request, headers: Mapping[str, str]) -> Response | Non
 
 def json_response(payload: Any, headers: Mapping[str, str]) -> Response:
     """Compact UTF-8 JSON (not ASCII-escaped) with ``headers``."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = safejson.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(body, media_type="application/json", headers=dict(headers))
 
 

@@ -75,14 +75,20 @@ def lock_path(index_path: Path) -> Path:
 _VERSIONS_NAME = re.compile(r"^\..+\.versions$")
 
 
-def check_write_target(index_path: Path) -> None:
-    """Refuse a write aimed at a version folder, a staging folder, or anything inside one.
+def check_write_target(index_path: Path, *, existing: bool = False) -> None:
+    """Refuse, before anything is created or embedded, a write that could not finish.
 
-    ``indexes/news`` is a link into ``indexes/.news.versions/``; writing *at* a folder in there
-    (the ``version_folder`` that ``info --json`` prints, say) would nest a second index inside
-    an immutable version, or replace it and leave the real link pointing at nothing. Only the
-    parent is resolved: the index link itself legitimately points into its versions folder.
-    Called before anything is created, so a refused write leaves no lock file behind.
+    - A version folder, a staging folder, or anything inside one: ``indexes/news`` is a link
+      into ``indexes/.news.versions/``; writing *at* a folder in there (the ``version_folder``
+      that ``info --json`` prints, say) would nest a second index inside an immutable version,
+      or replace it and leave the real link pointing at nothing. Only the parent is resolved:
+      the index link itself legitimately points into its versions folder.
+    - A path that holds something else than an index (a file, a folder of other files).
+    - A folder the index would go in that is not a writable folder.
+    - ``existing`` (upsert, remove, reindex): no index there yet.
+
+    So a refused write leaves no lock file, cache folder or parent folder behind, and costs
+    no embedding.
     """
     index_path = Path(index_path)
     target = Path(os.path.realpath(index_path.parent)) / index_path.name
@@ -93,14 +99,41 @@ def check_write_target(index_path: Path) -> None:
                 f"{index_path} is a version folder of the index {index} or inside one:"
                 f" versions are never written in place; write to {index} instead"
             )
+    if existing:
+        resolve_version(index_path)  # "no index at ...: build one with ..."
+    elif index_path.exists() and not index_path.is_symlink():
+        _check_adoptable(index_path)
+    _check_parent_writable(index_path)
+
+
+def _check_adoptable(index_path: Path) -> None:
+    """A plain folder at the index path is adopted only if empty or an index itself."""
+    if not index_path.is_dir():
+        raise IndexFormatError(f"{index_path} exists and is not an index folder; not overwriting")
+    if any(index_path.iterdir()) and not (index_path / MANIFEST).exists():
+        raise IndexFormatError(
+            f"{index_path} is a folder with other files in it, not an index; not overwriting"
+        )
+
+
+def _check_parent_writable(index_path: Path) -> None:
+    """The nearest existing folder above the index must be a folder this process may write."""
+    parent = Path(os.path.abspath(index_path)).parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise PathError(index_path, "write the index", f"{parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PathError(index_path, "write the index", f"{parent} is not writable")
 
 
 @contextlib.contextmanager
-def writer_lock(index_path: Path, wait: float = 0.0) -> Iterator[None]:
+def writer_lock(index_path: Path, wait: float = 0.0, *, existing: bool = False) -> Iterator[None]:
     """Hold the index's writer lock; :class:`IndexLockedError` if another process holds it
-    for longer than ``wait`` seconds. The target is checked first (:func:`check_write_target`):
-    every writer takes this lock before it reads, embeds or writes anything."""
-    check_write_target(index_path)
+    for longer than ``wait`` seconds. The target is checked first (:func:`check_write_target`;
+    ``existing``: the writer needs an index there already): every writer takes this lock
+    before it reads, embeds or writes anything."""
+    check_write_target(index_path, existing=existing)
     path = lock_path(index_path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
