@@ -46,11 +46,23 @@ class ServeSettings:
     parallel, each with one small query, where thread pools only add hand-off costs: on 2 busy
     cores a read-more list over 10k articles took 48 ms with 2 threads, 5 ms with 1."""
 
+    draft_concurrency: int = 2
+    """Draft queries (``POST /related``, which embed text) running at once, at least 1."""
+    draft_queue: int = 16
+    """Draft queries waiting for a turn beyond those; more are answered 503 at once."""
+    draft_timeout: float = 10.0
+    """Seconds a draft may wait for its turn before it is answered 503 (with Retry-After)."""
+
     def __post_init__(self) -> None:
         coerce_fields(self)  # a TOML string for cors_origins becomes a one-origin tuple
         for name in ("cache_max_age", "reload_interval", "compute_threads"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.draft_concurrency < 1 or self.draft_queue < 0 or not self.draft_timeout > 0:
+            raise SettingsError(
+                "draft_concurrency must be at least 1, draft_queue at least 0, and"
+                " draft_timeout more than 0"
+            )
         if self.max_body_bytes < 1:
             raise SettingsError(f"max_body_bytes must be at least 1, got {self.max_body_bytes}")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from recommender.errors import SettingsError
-from recommender.options import check_names, coerce_fields, field_options
+from recommender.options import check_names, coerce_fields, field_options, query_schemas
 
 SECONDS_PER_DAY = 86_400.0
 RecencyReference = Literal["source", "now"]
@@ -142,3 +142,19 @@ class RankingSettings:
         if strict:
             check_names(cls, data)
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def query_schemas_with_ranges() -> dict[str, dict[str, Any]]:
+    """The OpenAPI schema of every setting as a query parameter, with its range (RANGES) and
+    the allowed fallback names: the document promises what the checks enforce."""
+    schemas = query_schemas(RankingSettings)
+    for name, schema in schemas.items():
+        bounds = RANGES.get("weight_*" if name.startswith("weight_") else name)
+        if bounds is not None:
+            low, high, open_low = bounds
+            if low is not None:
+                schema["exclusiveMinimum" if open_low else "minimum"] = low
+            if high is not None:
+                schema["maximum"] = high
+    schemas["fallback"]["items"] = {"type": "string", "enum": ["same_category", "recent"]}
+    return schemas

@@ -13,7 +13,14 @@ from fastapi import FastAPI
 from recommender._version import __version__
 from recommender.config import Config, ServeSettings, load_config
 from recommender.encoder import Encoder
-from recommender.server.httputil import BodyLimit, allow_origins, etag
+from recommender.gate import Gate
+from recommender.server.httputil import (
+    BodyLimit,
+    NoSniff,
+    allow_origins,
+    etag,
+    install_error_handlers,
+)
 from recommender.server.reload import EngineHolder
 from recommender.server.routes import router
 
@@ -55,7 +62,12 @@ def create_app(
     widget = resources.files("recommender").joinpath("static/widget.js").read_bytes()
     app.state.widget = widget
     app.state.widget_etag = etag("widget", hashlib.sha256(widget).hexdigest())
+    app.state.draft_gate = Gate(
+        settings.draft_concurrency, settings.draft_queue, settings.draft_timeout
+    )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(NoSniff)
+    install_error_handlers(app)
     allow_origins(app, settings.cors_origins)
     app.include_router(router)
     return app
