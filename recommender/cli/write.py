@@ -23,14 +23,44 @@ from recommender.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from recommender.articles import Article
     from recommender.engine import UpdateReport
 
-InputsArg = typer.Argument(..., help="JSONL, CSV, JSON or Markdown files/folders.")
+InputsArg = typer.Argument(
+    ...,
+    help="Files, folders or URLs: JSONL, JSON, CSV, Markdown, WordPress export (WXR), RSS/Atom"
+    " feed, HTML pages or sitemap.xml (the format is detected from the content).",
+)
+FormatOpt = typer.Option(
+    None,
+    "--format",
+    "-f",
+    help="Read every input as: jsonl, json, csv, markdown, wxr, feed, html or sitemap.",
+)
 FollowOpt = typer.Option(
     False,
     "--follow-symlinks",
     help="Read symbolic links in input folders that lead out of the folder (refused otherwise).",
 )
+PagesOpt = typer.Option(
+    False, "--include-pages", help="WordPress export: index published pages too, not only posts."
+)
+
+
+def read_inputs(
+    inputs: list[str], input_format: str | None, include_pages: bool, follow_symlinks: bool = False
+) -> list[Article]:
+    """Every input read with one contract; what was skipped on purpose is said on stderr."""
+    from recommender.sources import ReadOptions
+    from recommender.sources import read_inputs as read
+
+    options = ReadOptions(
+        format=input_format, include_pages=include_pages, follow_symlinks=follow_symlinks
+    )
+    loaded = read(inputs, options)
+    for line in loaded.skipped_summary():
+        err.print(f"Skipped {shown(line)}", highlight=False, soft_wrap=True)
+    return loaded.articles
 
 
 def print_update(verb: str, report: UpdateReport) -> None:
@@ -51,8 +81,10 @@ def print_update(verb: str, report: UpdateReport) -> None:
 
 @friendly_errors
 def build(
-    inputs: list[Path] = InputsArg,
+    inputs: list[str] = InputsArg,
     index: Path = IndexOpt,
+    input_format: str | None = FormatOpt,
+    include_pages: bool = PagesOpt,
     model: str | None = typer.Option(
         None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
     ),
@@ -84,10 +116,9 @@ def build(
     The config's [ranking] and [rules] are stored with the index as its defaults.
     """
     from recommender.engine import Engine
-    from recommender.loaders import load_articles
     from recommender.storage.index import DEFAULT_EXACT_MAX
 
-    articles = load_articles(inputs, follow_symlinks=follow_symlinks)
+    articles = read_inputs(inputs, input_format, include_pages, follow_symlinks)
     report = Engine.build(
         articles,
         index,
@@ -107,8 +138,10 @@ def build(
 
 @friendly_errors
 def upsert(
-    inputs: list[Path] = InputsArg,
+    inputs: list[str] = InputsArg,
     index: Path = IndexOpt,
+    input_format: str | None = FormatOpt,
+    include_pages: bool = PagesOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
@@ -120,9 +153,8 @@ def upsert(
     The new version replaces the old one atomically.
     """
     from recommender.engine import Engine
-    from recommender.loaders import load_articles
 
-    articles = load_articles(inputs, follow_symlinks=follow_symlinks)
+    articles = read_inputs(inputs, input_format, include_pages, follow_symlinks)
     report = Engine.upsert(articles, index, cache=not no_cache, lock_wait=wait)
     if as_json:
         write_json(report.to_dict())

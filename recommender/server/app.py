@@ -21,6 +21,7 @@ from recommender.server.httputil import (
     etag,
     install_error_handlers,
 )
+from recommender.server.publish import add_publish_routes, write_token
 from recommender.server.reload import EngineHolder
 from recommender.server.routes import router
 
@@ -70,4 +71,7 @@ def create_app(
     install_error_handlers(app)
     allow_origins(app, settings.cors_origins)
     app.include_router(router)
+    add_publish_routes(
+        app, holder, write_token(settings.write_token), threads=settings.compute_threads
+    )
     return app
