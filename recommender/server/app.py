@@ -66,7 +66,9 @@ def create_app(
     app.state.draft_gate = Gate(
         settings.draft_concurrency, settings.draft_queue, settings.draft_timeout
     )
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, write_limit=settings.max_write_body_bytes
+    )
     app.add_middleware(NoSniff)
     install_error_handlers(app)
     allow_origins(app, settings.cors_origins)
