@@ -98,7 +98,7 @@ def friendly_errors(func: F) -> F:
 
 def parse_set(items: list[str] | None, what: str = "--set") -> dict[str, Any]:
     """``name=value`` pairs; values are read as TOML (true, 30, 0.5, ["a", "b"]) or strings."""
-    import tomllib
+    from recommender._toml import tomllib
 
     options: dict[str, Any] = {}
     for item in items or []:

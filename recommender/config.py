@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from recommender._toml import tomllib
 from recommender.articles import InputError
 from recommender.ranking import RankingSettings
 from recommender.rules import EditorialRules

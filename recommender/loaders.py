@@ -16,9 +16,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import tomllib
 import yaml
 
+from recommender._toml import tomllib
 from recommender.articles import Article, InputError, article_from_mapping
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
