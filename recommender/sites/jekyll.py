@@ -1,0 +1,240 @@
+"""Read a Jekyll site as ``jekyll build`` does: ``_posts`` (also under category folders) and
+collections with ``output: true``, file-name dates, ``permalink`` (global, per collection and per
+post; the built-in styles and placeholders), ``baseurl``, and only what it publishes.
+
+Each article's id is Jekyll's ``page.path`` (``_posts/2024-05-01-my-post.md``), so an include
+finds its list with ``site.data.recommender.related[page.path]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from recommender.errors import InputError
+from recommender.sites import frontmatter
+from recommender.sites.base import (
+    FUTURE,
+    MARKDOWN,
+    NOT_A_POST,
+    UNPUBLISHED,
+    Site,
+    SiteRead,
+    Skipped,
+    base_path,
+    field_error,
+    join_url,
+    make_article,
+)
+
+STYLES = {
+    "date": "/:categories/:year/:month/:day/:title:output_ext",
+    "pretty": "/:categories/:year/:month/:day/:title/",
+    "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+    "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
+    "none": "/:categories/:title:output_ext",
+}
+POST_NAME = re.compile(r"^(\d{2,4}-\d{1,2}-\d{1,2})-(.*)$")
+_TOKEN = re.compile(r":(\w+)")
+
+
+def slugify(text: str, *, pretty: bool = False, cased: bool = False) -> str:
+    """Jekyll's ``slugify`` in its default and ``pretty`` modes."""
+    pattern = r"[^\w._~!$&'()+,;=@]+" if pretty else r"[^\w]+|_+"
+    slug = re.sub(pattern, "-", text).strip("-")
+    return slug if cased else slug.lower()
+
+
+def _style(permalink: Any) -> str:
+    text = str(permalink or "date")
+    return STYLES.get(text, text)
+
+
+def _collection_template(site_permalink: Any, collection: dict[str, Any]) -> str:
+    """``/:collection/:path`` with the suffix of the site's permalink style (Jekyll 4)."""
+    if collection.get("permalink"):
+        return _style(collection["permalink"])
+    style = str(site_permalink or "date")
+    template = STYLES.get(style, style)
+    suffix = "/" if template.endswith("/") else ":output_ext"
+    return "/:collection/:path" + suffix
+
+
+def _collections(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    raw = config.get("collections") or {}
+    if isinstance(raw, list):
+        raw = {name: {} for name in raw}
+    out = {str(k): (v if isinstance(v, dict) else {}) for k, v in raw.items()}
+    out.setdefault("posts", {})
+    out["posts"].setdefault("output", True)
+    return out
+
+
+class _Doc:
+    """A post or collection document and the placeholders Jekyll fills for it."""
+
+    def __init__(self, rel: str, collection: str, meta: dict[str, Any], name_date: str | None):
+        self.rel = rel
+        self.collection = collection
+        self.meta = meta
+        stem = Path(rel).stem
+        match = POST_NAME.match(stem) if collection == "posts" else None
+        self.slug = match.group(2) if match else stem
+        self.name_date = name_date
+        date = meta.get("date") if meta.get("date") is not None else name_date
+        try:
+            self.date = frontmatter.parse_date(date, None)
+        except ValueError as exc:
+            raise InputError(str(exc), field="date") from None
+        if self.date is not None and self.date.tzinfo is None:
+            self.date = self.date.astimezone()  # Jekyll reads naive dates in local time
+
+    def categories(self, folder_categories: list[str]) -> list[str]:
+        own: list[str] = []
+        for key in ("categories", "category"):
+            value = self.meta.get(key)
+            words = value.split() if isinstance(value, str) else (value or [])
+            own += [str(w) for w in (words if isinstance(words, list) else [words])]
+        return list(dict.fromkeys(own + folder_categories))
+
+
+def _placeholders(doc: _Doc, path_in_collection: str, categories: list[str]) -> dict[str, str]:
+    date = doc.date or dt.datetime(1970, 1, 1).astimezone()
+    slug = frontmatter.text_value(doc.meta.get("slug")) or doc.slug
+    return {
+        "year": f"{date:%Y}",
+        "short_year": f"{date:%y}",
+        "month": f"{date:%m}",
+        "i_month": str(date.month),
+        "short_month": f"{date:%b}",
+        "long_month": f"{date:%B}",
+        "day": f"{date:%d}",
+        "i_day": str(date.day),
+        "y_day": f"{date:%j}",
+        "w_year": f"{date:%G}",
+        "week": f"{date:%V}",
+        "short_day": f"{date:%a}",
+        "long_day": f"{date:%A}",
+        "hour": f"{date:%H}",
+        "minute": f"{date:%M}",
+        "second": f"{date:%S}",
+        "title": slugify(slug, pretty=True, cased=True),
+        "slug": slugify(slug),
+        "name": slugify(Path(path_in_collection).stem),
+        "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
+        "slugified_categories": "/".join(dict.fromkeys(slugify(c) for c in categories)),
+        "collection": doc.collection,
+        "path": path_in_collection.rsplit(".", 1)[0],
+        "output_ext": ".html",
+    }
+
+
+def page_path(template: str, values: dict[str, str]) -> str:
+    """Fill a permalink template; empty placeholders leave no double slashes (as Jekyll)."""
+    path = _TOKEN.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+    path = re.sub(r"/{2,}", "/", "/" + path)
+    return path
+
+
+def _documents(root: Path, collections_dir: Path, collections: dict[str, dict[str, Any]]):
+    """(file, collection, path inside the collection, folder categories) for every document."""
+    for posts_dir in sorted(root.rglob("_posts")):
+        rel_parts = posts_dir.relative_to(root).parts[:-1]
+        if any(p.startswith((".", "_")) for p in rel_parts) and posts_dir.parent != collections_dir:
+            continue
+        folder_categories = [p for p in posts_dir.parent.relative_to(root).parts if p]
+        if posts_dir.parent == collections_dir:
+            folder_categories = []
+        for path in sorted(posts_dir.rglob("*")):
+            if path.is_file() and path.suffix.lower() in MARKDOWN:
+                inner = path.relative_to(posts_dir).as_posix()
+                extra = list(path.relative_to(posts_dir).parts[:-1])
+                yield path, "posts", inner, folder_categories + extra
+    for name, meta in collections.items():
+        if name == "posts" or not meta.get("output"):
+            continue
+        folder = collections_dir / f"_{name}"
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file() and path.suffix.lower() in MARKDOWN:
+                yield path, name, path.relative_to(folder).as_posix(), []
+
+
+def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
+    """Every post and output-collection document that ``jekyll build`` publishes."""
+    config = site.config
+    now = now or dt.datetime.now(dt.timezone.utc)
+    source_dir = site.root / str(config.get("source") or ".")
+    collections_dir = source_dir / str(config.get("collections_dir") or "")
+    collections = _collections(config)
+    base = base_path(config.get("baseurl"))
+    articles, skipped, rejected, sources = [], [], [], {}
+    for path, collection, inner, folder_categories in _documents(
+        source_dir, collections_dir, collections
+    ):
+        rel = path.relative_to(source_dir).as_posix()
+        source = str(path)
+        text = ""
+        try:
+            text = path.read_text(encoding="utf-8")
+            if not text.startswith("---"):
+                skipped.append(Skipped(rel, NOT_A_POST))  # no front matter: copied as a file
+                continue
+            meta, body, _ = frontmatter.split(text, source)
+            match = POST_NAME.match(path.stem)
+            if collection == "posts" and not match:
+                skipped.append(Skipped(rel, NOT_A_POST))  # Jekyll ignores undated post names
+                continue
+            doc = _Doc(rel, collection, meta, match.group(1) if match else None)
+        except UnicodeDecodeError:
+            rejected.append(InputError("not UTF-8 text", source=source, line=1))
+            continue
+        except InputError as exc:
+            line = frontmatter.field_line(text, exc.field) if exc.field else exc.line
+            rejected.append(InputError(exc.message, source=source, line=line, field=exc.field))
+            continue
+        reason = _skip_reason(doc, config, now)
+        if reason:
+            skipped.append(Skipped(rel, reason))
+            continue
+        try:
+            template = _template(doc, config, collections[collection])
+            categories = doc.categories(folder_categories)
+            values = _placeholders(doc, inner, categories)
+            title = frontmatter.text_value(meta.get("title")) or frontmatter.titleize(doc.slug)
+            url = join_url(base, page_path(template, values))
+            articles.append(
+                make_article(
+                    article_id=rel,
+                    meta=meta,
+                    body=body,
+                    title=title,
+                    url=url,
+                    date=doc.date,
+                    category=categories[0] if categories else None,
+                    source=source,
+                )
+            )
+            sources[rel] = source
+        except (InputError, ValueError) as exc:
+            rejected.append(field_error(exc, source, "front matter"))
+    return SiteRead(site, base, tuple(articles), tuple(skipped), tuple(rejected), sources)
+
+
+def _template(doc: _Doc, config: dict[str, Any], collection: dict[str, Any]) -> str:
+    own = frontmatter.text_value(doc.meta.get("permalink"))
+    if own:
+        return own
+    if doc.collection == "posts":
+        return _style(collection.get("permalink") or config.get("permalink"))
+    return _collection_template(config.get("permalink"), collection)
+
+
+def _skip_reason(doc: _Doc, config: dict[str, Any], now: dt.datetime) -> str | None:
+    published = doc.meta.get("published")
+    if published is not None and not frontmatter.truthy(published):
+        return UNPUBLISHED
+    if doc.date is not None and doc.date > now and not config.get("future"):
+        return FUTURE
+    return None
