@@ -34,7 +34,12 @@ out = Console()
 err = Console(stderr=True)
 _state = {"debug": False}
 
-IndexOpt = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder.")
+IndexOpt = typer.Option(
+    None,
+    "--index",
+    "-i",
+    help="Index folder (default: .recommender/index at a site root, else indexes/default).",
+)
 JsonOpt = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
 KOpt = typer.Option(5, "-k", "--k", min=1, help="How many related articles.")
 HalfLifeOpt = typer.Option(None, "--half-life", help="Recency half-life in days.")
@@ -241,17 +246,26 @@ def explain(why: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _load(index: Path, **kwargs: Any) -> Engine:
+def _index(index: Path | None) -> Path:
+    """--index, else the site's own index when run from a site root, else indexes/default."""
+    from recommender.sites import default_index
+
+    return index if index is not None else default_index()
+
+
+def _load(index: Path | None, **kwargs: Any) -> Engine:
     from recommender.engine import Engine
 
-    return Engine.load(index, **kwargs)
+    return Engine.load(_index(index), **kwargs)
 
 
 @app.command()
 @friendly_errors
 def build(
-    inputs: list[Path] = typer.Argument(..., help="JSONL, CSV, JSON or Markdown files/folders."),
-    index: Path = IndexOpt,
+    inputs: list[Path] = typer.Argument(
+        ..., help="A Hugo or Jekyll site root, or JSONL, CSV, JSON or Markdown files/folders."
+    ),
+    index: Path | None = IndexOpt,
     model: str | None = typer.Option(
         None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
     ),
@@ -276,16 +290,23 @@ def build(
     config: Path | None = ConfigOpt,
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Build from the valid inputs and list the rejected ones."
+    ),
 ) -> None:
     """Read articles, embed them, and write an index (atomically replacing the old one).
+
+    Given a Hugo or Jekyll site root, reads the site as its generator does (published posts,
+    their URLs) and keeps the index in SITE_ROOT/.recommender/index. Every rejected input is
+    reported at once, and nothing is written unless --skip-invalid.
 
     The config's [ranking] and [rules] are stored with the index as its defaults.
     """
     from recommender.engine import Engine
     from recommender.index import DEFAULT_EXACT_MAX
-    from recommender.loaders import load_articles
+    from recommender.sitebuild import gather_for_build, save_site_report
 
-    articles = load_articles(inputs)
+    intake, articles, index = gather_for_build(inputs, index, skip_invalid=skip_invalid)
     report = Engine.build(
         articles,
         index,
@@ -309,17 +330,21 @@ def build(
             "dimension": report.dimension,
             "generation": report.generation,
             "index_type": report.index.get("type"),
+            **save_site_report(intake, index),
         }
         sys.stdout.write(json.dumps(data) + "\n")
     else:
+        save_site_report(intake, index, echo=err)
         _print_summary(report, to=out)
 
 
 @app.command()
 @friendly_errors
 def upsert(
-    inputs: list[Path] = typer.Argument(..., help="JSONL, CSV, JSON or Markdown files/folders."),
-    index: Path = IndexOpt,
+    inputs: list[Path] = typer.Argument(
+        ..., help="A Hugo or Jekyll site root, or JSONL, CSV, JSON or Markdown files/folders."
+    ),
+    index: Path | None = IndexOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
@@ -330,9 +355,10 @@ def upsert(
     The new version replaces the old one atomically.
     """
     from recommender.engine import Engine
-    from recommender.loaders import load_articles
+    from recommender.sitebuild import gather_for_build
 
-    report = Engine.upsert(load_articles(inputs), index, cache=not no_cache, lock_wait=wait)
+    _, articles, index = gather_for_build(inputs, index, skip_invalid=False)
+    report = Engine.upsert(articles, index, cache=not no_cache, lock_wait=wait)
     if as_json:
         sys.stdout.write(_update_json(report))
     else:
@@ -343,7 +369,7 @@ def upsert(
 @friendly_errors
 def remove(
     article_ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids to remove."),
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     missing_ok: bool = typer.Option(
         False, "--missing-ok", help="Skip ids that are not in the index (warn) instead of failing."
     ),
@@ -356,7 +382,7 @@ def remove(
     """
     from recommender.engine import Engine
 
-    report = Engine.remove(article_ids, index, missing_ok=missing_ok, lock_wait=wait)
+    report = Engine.remove(article_ids, _index(index), missing_ok=missing_ok, lock_wait=wait)
     if report.not_found:
         err.print(f"warning: {report.not_found} of the ids given were not in the index")
     if as_json:
@@ -368,7 +394,7 @@ def remove(
 @app.command()
 @friendly_errors
 def reindex(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     index_type: str = typer.Option(
         "auto", "--index-type", help="auto (by size), flat-ip, hnsw or ivf."
     ),
@@ -389,7 +415,7 @@ def reindex(
     from recommender.index import DEFAULT_EXACT_MAX
 
     report = Engine.reindex(
-        index,
+        _index(index),
         index_type=index_type,
         index_params=parse_set(index_params, what="--index-param"),
         exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
@@ -409,7 +435,7 @@ def reindex(
 @friendly_errors
 def related(
     article_id: str = typer.Argument(..., metavar="ID", help="Id of an indexed article."),
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     k: int = KOpt,
     exclude: list[str] | None = ExcludeOpt,
     half_life: float | None = HalfLifeOpt,
@@ -429,7 +455,7 @@ def related(
 @app.command()
 @friendly_errors
 def query(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     title: str | None = typer.Option(None, "--title", help="Draft title."),
     body: str | None = typer.Option(None, "--body", help="Draft body."),
     file: Path | None = typer.Option(
@@ -469,10 +495,19 @@ def query(
 
 @app.command()
 @friendly_errors
-def info(index: Path = IndexOpt, config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> None:
-    """What is in an index: count, model, dimension, build time, size, effective settings."""
+def info(
+    index: Path | None = IndexOpt, config: Path | None = ConfigOpt, as_json: bool = JsonOpt
+) -> None:
+    """What is in an index: count, model, dimension, build time, size, effective settings, and
+    for a site build, how many pages were skipped and why."""
+    from recommender.sitebuild import load_site_report
+
+    index = _index(index)
     engine = _load(index, config=_config(config))
     facts = engine.info()
+    site = load_site_report(index)
+    if site:
+        facts["site"] = site
     if as_json:
         sys.stdout.write(json.dumps(facts, indent=2) + "\n")
         return

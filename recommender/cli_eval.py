@@ -26,6 +26,7 @@ from recommender.cli import (
     JsonOpt,
     SetOpt,
     _config,
+    _index,
     friendly_errors,
     parse_set,
 )
@@ -137,7 +138,7 @@ def lee(
 @friendly_errors
 @needs_extra
 def gold(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     gold_file: Path = typer.Option(..., "--gold", help="Gold JSONL (id, related) or CSV pairs."),
     k: int = typer.Option(10, "-k", "--k", min=1, help="List length evaluated."),
     settings: list[str] | None = SetOpt,
@@ -158,6 +159,7 @@ def gold(
 
     options = parse_set(settings)
     _check_options(options)
+    index = _index(index)
     engine = Engine.load(index, config=_config(config))
     try:
         gold_set = load_gold(gold_file, known_ids=engine)

@@ -21,8 +21,17 @@ def _config_path(path: Path | None) -> Path | None:
     return path
 
 
+IndexHelp = "Index folder (default: .recommender/index at a site root, else indexes/default)."
+
+
+def _index(index: Path | None) -> Path:
+    from recommender.sites import default_index
+
+    return index if index is not None else default_index()
+
+
 def serve(
-    index: Path = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder."),
+    index: Path | None = typer.Option(None, "--index", "-i", help=IndexHelp),
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -44,6 +53,7 @@ def serve(
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
         raise
+    index = _index(index)
     app = create_app(index, config=_config_path(config))
     engine = app.state.holder.get().engine
     sys.stderr.write(
@@ -54,9 +64,14 @@ def serve(
 
 
 def export(
-    index: Path = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder."),
+    index: Path | None = typer.Option(None, "--index", "-i", help=IndexHelp),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write into (e.g. the site)."),
-    format: str = typer.Option("json", "--format", "-f", help="json, hugo or jekyll."),
+    format: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="json, hugo or jekyll (default: the site's generator, or json).",
+    ),
     k: int = typer.Option(5, "-k", "--k", min=1, help="How many related articles each."),
     config: Path | None = typer.Option(
         None,
@@ -71,12 +86,19 @@ def export(
     from recommender.engine import Engine
     from recommender.export import FORMATS
     from recommender.export import export as run_export
+    from recommender.sites import detect
+    from recommender.sites.templates import install
 
+    site = detect(out)
+    format = format or (site.generator if site else "json")
     if format not in FORMATS:
         raise ValueError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
     config = _config_path(config)
-    engine = Engine.load(index, config=load_config(config) if config else None)
+    if index is None and site is not None and (out / ".recommender" / "index").exists():
+        index = out / ".recommender" / "index"
+    engine = Engine.load(_index(index), config=load_config(config) if config else None)
     report = run_export(engine, out, format=format, k=k)
+    template = install(out, format) if site is not None and format == site.generator else None
     if as_json:
         summary = {
             "out": str(report.out),
@@ -87,6 +109,9 @@ def export(
             "removed": report.removed,
             "seconds": round(report.seconds, 3),
         }
+        if template is not None:
+            summary["template"] = {"path": str(template.path), "status": template.status}
+            summary["template_line"] = template.line
         sys.stdout.write(json.dumps(summary) + "\n")
         return
     sys.stdout.write(
@@ -94,3 +119,9 @@ def export(
         f"{report.written} files written, {report.unchanged} unchanged, {report.removed} removed"
         f", in {report.seconds:.1f} s\n"
     )
+    if template is not None:
+        kept = " (kept: edited by you, not overwritten)" if template.status == "kept" else ""
+        sys.stdout.write(
+            f"Template {template.path}: {template.status}{kept}. In your single-post template: "
+            f"{template.line}\n"
+        )

@@ -12,7 +12,8 @@ Layouts under ``out`` (see docs/static-export.md for templates):
 A result is :meth:`Recommendation.to_dict`, the shape the CLI's ``--json`` and the HTTP API
 return. ``<name>`` is :func:`safe_name` of the id. All articles are scored in one pass with
 :meth:`Engine.related_many`. A file is rewritten only when its bytes change (atomically: temp
-file + ``os.replace``); per-article files of articles no longer in the index are deleted. The
+file + ``os.replace``), and only when a reader would see a change: ids, order, titles, URLs,
+dates (a shift in scores alone leaves the file as it is); per-article files of articles no longer in the index are deleted. The
 per-article folders (``related/``, ``data/related/``) belong to the exporter: any other
 ``.json`` file in them is deleted as stale.
 """
@@ -96,17 +97,39 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+# What a reader cannot see: a file whose lists differ only in these is left as it is.
+INVISIBLE = ("score", "why")
+
+
+def visible(payload: Any) -> Any:
+    """``payload`` without scores and explanations: ids, order, titles, URLs, dates and the rest."""
+    if isinstance(payload, dict):
+        return {k: visible(v) for k, v in payload.items() if k not in INVISIBLE}
+    if isinstance(payload, list):
+        return [visible(v) for v in payload]
+    return payload
+
+
+def _shows_same(path: Path, payload: Any) -> bool:
+    try:
+        current = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return bool(visible(current) == visible(payload))
+
+
 class _Writer:
     """Counts what an export writes, leaves unchanged and removes."""
 
     def __init__(self) -> None:
         self.written = self.unchanged = self.removed = 0
 
-    def put(self, path: Path, data: bytes) -> None:
-        if _write_if_changed(path, data):
-            self.written += 1
-        else:
+    def put(self, path: Path, payload: Any) -> None:
+        """Write ``payload`` unless the file already shows a reader the same lists."""
+        if _shows_same(path, payload) or not _write_if_changed(path, _dump(payload)):
             self.unchanged += 1
+        else:
+            self.written += 1
 
     def prune(self, folder: Path, keep: Iterable[str]) -> None:
         """Delete ``*.json`` files in ``folder`` not named in ``keep``, and dead temp files."""
@@ -151,15 +174,15 @@ def export(
             if name in names:
                 raise ValueError(f"ids {names[name]!r} and {article_id!r} map to one file {name}")
             names[name] = article_id
-            writer.put(per_article / name, _dump({"id": article_id, "results": items}))
+            writer.put(per_article / name, {"id": article_id, "results": items})
         if format != "hugo":
             combined[article_id] = items
     if per_article is not None:
         writer.prune(per_article, names)
     if format == "json":
-        writer.put(out / "related.json", _dump(dict(sorted(combined.items()))))
+        writer.put(out / "related.json", dict(sorted(combined.items())))
     elif format == "jekyll":
-        writer.put(out / "_data" / "related.json", _dump(dict(sorted(combined.items()))))
+        writer.put(out / "_data" / "related.json", dict(sorted(combined.items())))
     return ExportReport(
         out=out,
         format=format,
