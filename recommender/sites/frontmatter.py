@@ -33,8 +33,8 @@ def _json_block(text: str) -> tuple[Any, int]:
     return decoder.raw_decode(text)
 
 
-def split(text: str, source: str) -> tuple[dict[str, Any], str, int]:
-    """(front matter with lower-cased keys, body, line where the body starts).
+def split(text: str, source: str, *, lower: bool = True) -> tuple[dict[str, Any], str, int]:
+    """(front matter, keys lower-cased unless ``lower=False``, body, line where the body starts).
 
     No front matter gives an empty mapping. A malformed block raises :class:`InputError`
     naming the file and the line of the problem.
@@ -49,7 +49,7 @@ def split(text: str, source: str) -> tuple[dict[str, Any], str, int]:
             ) from None
         offset = len(text) - len(text.lstrip())
         body = text[offset + stop :]
-        return _mapping(meta, source), body, text[: offset + stop].count("\n") + 1
+        return _mapping(meta, source, lower), body, text[: offset + stop].count("\n") + 1
     lines = text.splitlines(keepends=True)
     fence = lines[0].rstrip() if lines else ""
     if fence not in ("---", "+++"):
@@ -74,17 +74,17 @@ def split(text: str, source: str) -> tuple[dict[str, Any], str, int]:
         raise InputError(
             f"bad TOML front matter: {_first_line(exc)}", source=source, line=line
         ) from None
-    return _mapping(meta or {}, source), "".join(lines[end + 1 :]), end + 2
+    return _mapping(meta or {}, source, lower), "".join(lines[end + 1 :]), end + 2
 
 
 def _first_line(exc: Exception) -> str:
     return " ".join(str(exc).split())[:200]
 
 
-def _mapping(meta: Any, source: str) -> dict[str, Any]:
+def _mapping(meta: Any, source: str, lower: bool = True) -> dict[str, Any]:
     if not isinstance(meta, Mapping):
         raise InputError("front matter is not a mapping of fields", source=source, line=1)
-    return dict(lower_keys(meta))
+    return dict(lower_keys(meta)) if lower else {str(k): v for k, v in meta.items()}
 
 
 def parse_date(value: Any, default_tz: dt.tzinfo | None = dt.timezone.utc) -> dt.datetime | None:

@@ -50,7 +50,7 @@ def _tz(config: dict[str, Any]) -> dt.tzinfo:
         return dt.timezone.utc
 
 
-def urlize(text: str) -> str:
+def urlize(text: str, lower: bool = True) -> str:
     """Hugo's ``urlize`` for a path segment: spaces to hyphens, only path characters kept,
     lower case (as ``:title`` and ``:slug`` in permalinks)."""
     out: list[str] = []
@@ -60,7 +60,8 @@ def urlize(text: str) -> str:
                 out.append("-")
         elif ch.isalnum() or ch in "._-~#+%" or unicodedata.category(ch).startswith("M"):
             out.append(ch)
-    return "".join(out).lower()
+    slug = "".join(out)
+    return slug.lower() if lower else slug
 
 
 class _Page:
@@ -139,8 +140,8 @@ def page_path(page: _Page, title: str, config: dict[str, Any]) -> str:
     if pattern:
         path = _expand(pattern, page, title)
     else:
-        leaf = urlize(page.slug) if page.slug else page.basename
-        path = "/".join([*page.dirs, leaf]) + "/"
+        leaf = page.slug or page.basename
+        path = "/".join(urlize(part, lower=False) for part in [*page.dirs, leaf]) + "/"
     if config.get("uglyurls") is True and path.endswith("/"):
         path = path.rstrip("/") + ".html"
     path = re.sub(r"/{2,}", "/", "/" + path.lstrip("/"))

@@ -181,12 +181,16 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
             if not text.startswith("---"):
                 skipped.append(Skipped(rel, NOT_A_POST))  # no front matter: copied as a file
                 continue
-            meta, body, _ = frontmatter.split(text, source)
+            # Jekyll's own keys are case-sensitive: URLs and publishing follow them exactly;
+            # what a reader sees (title, tags) is read without case, as the issue of imported
+            # sites asks.
+            raw, body, _ = frontmatter.split(text, source, lower=False)
+            meta = frontmatter.lower_keys(raw)
             match = POST_NAME.match(path.stem)
             if collection == "posts" and not match:
                 skipped.append(Skipped(rel, NOT_A_POST))  # Jekyll ignores undated post names
                 continue
-            doc = _Doc(rel, collection, meta, match.group(1) if match else None)
+            doc = _Doc(rel, collection, raw, match.group(1) if match else None)
         except UnicodeDecodeError:
             rejected.append(InputError("not UTF-8 text", source=source, line=1))
             continue
@@ -212,7 +216,7 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
                     title=title,
                     url=url,
                     date=doc.date,
-                    category=categories[0] if categories else None,
+                    category=_first(categories or frontmatter.terms(meta.get("categories"))),
                     source=source,
                 )
             )
@@ -220,6 +224,10 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
         except (InputError, ValueError) as exc:
             rejected.append(field_error(exc, source, "front matter"))
     return SiteRead(site, base, tuple(articles), tuple(skipped), tuple(rejected), sources)
+
+
+def _first(items: list[str]) -> str | None:
+    return items[0] if items else None
 
 
 def _template(doc: _Doc, config: dict[str, Any], collection: dict[str, Any]) -> str:
