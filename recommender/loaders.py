@@ -8,6 +8,7 @@ came from) and raises
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -157,6 +158,27 @@ def _markdown_record(meta: dict[str, Any], body: str, rel_id: str) -> dict[str, 
     return record
 
 
+# Front matter keys read without case (`Title:`, `Date:` in sites imported from other tools).
+_KNOWN_KEYS = {k.lower(): k for k in (
+    "id", "title", "body", "url", "published_at", "category", "categories", "tags", "language",
+    "lang", "date", "publishDate", "pubDate", "section", "permalink", "draft",
+)}  # fmt: skip
+
+
+def _canonical_keys(meta: dict[str, Any]) -> dict[str, Any]:
+    """Known keys in their canonical case; dates in the generators' forms made ISO-8601."""
+    from recommender.sites.frontmatter import parse_date
+
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        name = _KNOWN_KEYS.get(str(key).lower(), key)
+        if name in ("date", "publishDate", "pubDate", "published_at") and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # else the article check names the field
+                value = parse_date(value)
+        out.setdefault(name, value)
+    return out
+
+
 def read_markdown_dir(root: Path) -> Iterator[Located]:
     """Every ``.md`` file under ``root``; id = path relative to root without extension.
 
@@ -181,6 +203,7 @@ def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Locate
             source=str(path),
             line=(line + 2) if line is not None else 1,
         ) from None
+    meta = _canonical_keys(meta)
     if meta.get("draft") is True:
         return
     meta.pop("draft", None)
