@@ -30,6 +30,8 @@ class RejectedInputError(InputError):
 
     def __str__(self) -> str:
         count = len(self.rejected)
+        if count == 1:
+            return f"{self.rejected[0]} (nothing was built; the index is untouched)"
         lines = [
             f"{count} input{'s' if count != 1 else ''} rejected; nothing was built and the index"
             " is untouched (fix them, or build from the rest with --skip-invalid):"
@@ -76,7 +78,8 @@ def _jsonl(path: Path) -> Iterator[Article | InputError]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield InputError(f"malformed JSON: {exc.msg}", source=str(path), line=number)
+            message = f"malformed JSON: {exc.msg} (column {exc.colno})"
+            yield InputError(message, source=str(path), line=number)
             continue
         try:
             yield article_from_mapping(data, source=str(path), line=number)
