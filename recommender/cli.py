@@ -19,7 +19,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from recommender.engine import BuildReport, Engine, UpdateReport
-    from recommender.results import Recommendation
+    from recommender.results import Recommendation, Why
 
 DEMO_ID = "russia-china-summit-video-call"
 
@@ -142,43 +142,14 @@ def _print_summary(report: BuildReport, *, to: Console) -> None:
         f"[bold]Built[/bold] {report.index_path}: {report.read} articles read, "
         f"{report.embedded} embedded, {report.cached} from the cache, {report.rejected} rejected, "
         f"in {report.seconds:.1f} s ({report.model}, dimension {report.dimension}, "
-        f"{_describe_index(report.index)}, generation {report.generation})"
+        f"{report.index.summary()}, generation {report.generation})"
     )
     if report.embedded == 0:
         to.print("Nothing to embed: every article's text was already in the cache.")
 
 
-def _describe_index(index: dict[str, Any]) -> str:
-    text = f"{index.get('type', '?')} index"
-    if index.get("dead"):
-        text += f", {index['dead']} tombstoned slots"
-    return text
-
-
 def _update_json(report: UpdateReport) -> str:
-    data = {
-        "index": str(report.index_path),
-        "generation": report.generation,
-        "written": report.version_path is not None,
-        **{
-            key: getattr(report, key)
-            for key in (
-                "read",
-                "new",
-                "changed",
-                "unchanged",
-                "removed",
-                "not_found",
-                "embedded",
-                "cached",
-                "article_count",
-            )
-        },
-        "seconds": round(report.seconds, 3),
-        "index_type": report.index.get("type"),
-        "timings": report.timings,
-    }
-    return json.dumps(data) + "\n"
+    return json.dumps(report.to_dict()) + "\n"
 
 
 def _print_update(verb: str, report: UpdateReport) -> None:
@@ -193,7 +164,7 @@ def _print_update(verb: str, report: UpdateReport) -> None:
         f"{report.changed} changed, {report.unchanged} unchanged, {report.removed} removed, "
         f"{report.embedded} embedded ({report.cached} from the cache), in {report.seconds:.1f} s; "
         f"now {report.article_count} articles, generation {report.generation} "
-        f"({_describe_index(report.index)})"
+        f"({report.index.summary()})"
     )
 
 
@@ -228,22 +199,9 @@ def _print_results(
     out.print(table)
 
 
-def explain(why: dict[str, Any]) -> str:
-    """One short line a person can read: the components that counted, and what acted."""
-    parts = [
-        f"{name[:3]} {value:+.2f}"
-        for name, value in why.get("contributions", {}).items()
-        if abs(value) >= 0.005
-    ]
-    if why.get("shared_terms"):
-        parts.append("terms: " + ", ".join(why["shared_terms"][:3]))
-    if why.get("shared_tags"):
-        parts.append("tags: " + ", ".join(why["shared_tags"][:3]))
-    for key in ("fallback", "rules", "collapsed"):
-        if why.get(key):
-            value = why[key]
-            parts.append(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
-    return "; ".join(parts)
+def explain(why: Why) -> str:
+    """One short line a person can read (see :meth:`Why.summary`)."""
+    return why.summary()
 
 
 def _index(index: Path | None) -> Path:
@@ -319,19 +277,7 @@ def build(
         lock_wait=wait,
     )
     if as_json:
-        data = {
-            "index": str(report.index_path),
-            "read": report.read,
-            "embedded": report.embedded,
-            "cached": report.cached,
-            "rejected": report.rejected,
-            "seconds": round(report.seconds, 3),
-            "model": report.model,
-            "dimension": report.dimension,
-            "generation": report.generation,
-            "index_type": report.index.get("type"),
-            **save_site_report(intake, index),
-        }
+        data = {**report.to_dict(), **save_site_report(intake, index)}
         sys.stdout.write(json.dumps(data) + "\n")
     else:
         save_site_report(intake, index, echo=err)
@@ -426,7 +372,7 @@ def reindex(
     else:
         out.print(
             f"[bold]Reindexed[/bold] {report.index_path}: {report.article_count} articles, "
-            f"{_describe_index(report.index)}, generation {report.generation}, "
+            f"{report.index.summary()}, generation {report.generation}, "
             f"in {report.seconds:.1f} s"
         )
 
@@ -504,7 +450,7 @@ def info(
 
     index = _index(index)
     engine = _load(index, config=_config(config))
-    facts = engine.info()
+    facts = engine.info().to_dict()
     site = load_site_report(index)
     if site:
         facts["site"] = site

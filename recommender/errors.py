@@ -44,8 +44,11 @@ class SettingsError(RecommenderError, ValueError):
     """A ranking setting, request option or config value out of its range or of the wrong type."""
 
 
-class ConfigError(RecommenderError, ValueError):
-    """A configuration file that cannot be read or has unknown or malformed entries."""
+class ConfigError(InputError):
+    """A configuration file that cannot be read or has unknown or malformed entries.
+
+    An :class:`InputError` (the file is the input): its message names the file and the key.
+    """
 
 
 class IndexFormatError(RecommenderError, RuntimeError):

@@ -5,17 +5,18 @@ Layouts under ``out`` (see docs/static-export.md for templates):
 - ``json``:   ``related.json`` (``{id: [result, ...]}`` for all articles) and
               ``related/<name>.json`` (``{"id": id, "results": [...]}``) per article;
 - ``hugo``:   ``data/related/<name>.json`` per article, read in a template with
-              ``index site.Data.related (urlquery $id)``;
+              ``index site.Data.related (urlquery .File.Path)``;
 - ``jekyll``: ``_data/related.json`` (``{id: [result, ...]}``), read as
-              ``site.data.related[page.related_id]``.
+              ``site.data.related[page.path]`` (ids of a site build are the generator's
+              own page identities: see ``recommender.sites``).
 
 A result is :meth:`Recommendation.to_dict`, the shape the CLI's ``--json`` and the HTTP API
 return. ``<name>`` is :func:`safe_name` of the id. All articles are scored in one pass with
 :meth:`Engine.related_many`. A file is rewritten only when its bytes change (atomically: temp
 file + ``os.replace``), and only when a reader would see a change: ids, order, titles, URLs,
-dates (a shift in scores alone leaves the file as it is); per-article files of articles no longer in the index are deleted. The
-per-article folders (``related/``, ``data/related/``) belong to the exporter: any other
-``.json`` file in them is deleted as stale.
+dates (a shift in scores alone leaves the file as it is); per-article files of articles no
+longer in the index are deleted. The per-article folders (``related/``, ``data/related/``)
+belong to the exporter: any other ``.json`` file in them is deleted as stale.
 """
 
 from __future__ import annotations

@@ -24,42 +24,16 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from recommender._version import __version__
 from recommender.errors import IndexFormatError, IndexLockedError
+from recommender.manifest import Manifest
 
 FORMAT_NAME = "recommender-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    data: dict[str, Any]
-
-    @property
-    def dimension(self) -> int:
-        return int(self.data["model"]["dimension"])
-
-    @property
-    def model_name(self) -> str:
-        return str(self.data["model"]["name"])
-
-    @property
-    def index_type(self) -> str:
-        return str(self.data["index_type"])
-
-    @property
-    def version_id(self) -> str:
-        return str(self.data["version_id"])
-
-    @property
-    def generation(self) -> int:
-        """1 for the first write of an index, then +1 for every build, upsert or remove."""
-        return int(self.data.get("generation", 0))
 
 
 def sha256_file(path: Path) -> str:
@@ -256,10 +230,8 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
             f"{folder} has index format version {version}; this recommender "
             f"({__version__}) reads version {FORMAT_VERSION}: rebuild it with `recommender build`"
         )
-    for key in ("model", "index_type", "article_count", "files", "version_id"):
-        if key not in data:
-            raise IndexFormatError(f"{path} is damaged: field '{key}' is missing")
-    for name, meta in data["files"].items():
+    manifest = Manifest.from_dict(data, str(path))
+    for name, meta in manifest.files.items():
         file = folder / name
         if not file.exists():
             raise IndexFormatError(f"{folder} is damaged: {name} is missing")
@@ -270,7 +242,7 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
             )
         if verify and sha256_file(file) != meta["sha256"]:
             raise IndexFormatError(f"{folder} is damaged: checksum of {name} does not match")
-    return Manifest(data)
+    return manifest
 
 
 def folder_size(folder: Path) -> int:

@@ -13,13 +13,15 @@ diversify, fall back, apply pins. The engine owns one :class:`Ranker` per loaded
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.articles import Article
+from recommender.errors import UnknownArticleError
 from recommender.filters import FilterSource, hard_mask, soft_mask
 from recommender.index import VectorIndex
 from recommender.lexical import LexicalModel
@@ -32,13 +34,12 @@ from recommender.ranking import (
     recency_scores,
     tag_scores,
 )
+from recommender.results import COMPONENTS, Why
 from recommender.rules import EditorialRules
-from recommender.store import Columns
+from recommender.store import Store, normalize_title
 
 EXACT_LIMIT = 4096
 """When filters leave at most this many rows, score them all exactly instead of searching."""
-
-COMPONENTS = ("similarity", "lexical", "recency", "category", "tags")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Ranked:
 
     row: int
     score: float
-    why: dict[str, Any] = field(default_factory=dict)
+    why: Why
 
 
 @dataclass
@@ -79,22 +80,63 @@ class _Scored:
     mmr_penalties: dict[int, float] = field(default_factory=dict)
 
 
+def pool_size(settings: RankingSettings, want: int, banned: int, n: int) -> int:
+    """How many ANN candidates to fetch first: the one rule, for single and batched queries."""
+    return min(n, max(settings.candidate_pool, want + banned))
+
+
 class Ranker:
+    """Ranks candidates for one loaded version: its vectors, columns, lexical model and rules."""
+
     def __init__(
         self,
         index: VectorIndex,
-        columns: Columns,
+        store: Store,
         lexical: LexicalModel | None,
         rules: EditorialRules,
-        row_of: Any,
     ) -> None:
         self.index = index
-        self.columns = columns
+        self.store = store
+        self.columns = store.columns
         self.lexical = lexical
         self.rules = rules
-        self.row_of = row_of
+        self.row_of = store.row_of
         self._evergreen: dict[str | None, np.ndarray] = {}
         self._recent_order: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ sources
+    def indexed_source(self, article_id: str) -> Source:
+        """The source for an indexed article, from its stored vector and columns."""
+        row = self.row_of(article_id)
+        if row is None:
+            raise UnknownArticleError(article_id)
+        cols = self.columns
+        return Source(
+            vector=self.index.vectors(np.array([row]))[0],
+            row=row,
+            id=article_id,
+            timestamp=float(cols.timestamps[row]),
+            category=int(cols.categories[row]),
+            language=int(cols.languages[row]),
+            tags=cols.tags[row],
+            norm_title=cols.norm_titles[row],
+            lexical=self.lexical.row(row) if self.lexical is not None else None,
+        )
+
+    def draft_source(self, article: Article, vector: np.ndarray, text: str) -> Source:
+        """The source for a draft (or an article given in full), embedded by the caller."""
+        stamp = article.published_at.timestamp() if article.published_at else float("nan")
+        return Source(
+            vector=vector,
+            row=self.row_of(article.id) if article.id else None,
+            id=article.id or None,
+            timestamp=stamp,
+            category=self.store.category_code(article.category),
+            language=self.store.language_code(article.language),
+            tags=article.tags,
+            norm_title=normalize_title(article.title),
+            lexical=self.lexical.transform([text]) if self.lexical is not None else None,
+        )
 
     # ------------------------------------------------------------------ helpers
     def evergreen(self, tag: str | None) -> np.ndarray:
@@ -158,23 +200,23 @@ class Ranker:
             "source" if symmetric else "now",
         )
 
-    def _why(self, sc: _Scored, i: int, source: Source, notes: dict[str, Any]) -> dict[str, Any]:
+    def _why(self, sc: _Scored, i: int, source: Source, **acted: Any) -> Why:
+        """The explanation of scored candidate ``i``; ``acted``: what else acted on it."""
         terms: list[str] = []
         if self.lexical is not None and source.lexical is not None and sc.lexical[i] > 0:
             terms = self.lexical.shared_terms(source.lexical, int(sc.rows[i]))
         age = sc.age[i]
-        why: dict[str, Any] = {
-            "contributions": {name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
-            "cosine": round(float(sc.cosine[i]), 6),
-            "lexical": round(float(sc.lexical[i]), 6),
-            "shared_terms": terms,
-            "shared_tags": sc.shared_tags[i],
-            "same_category": bool(sc.same_category[i]),
-            "age_days": None if np.isnan(age) else round(float(age), 2),
-            "age_reference": sc.age_reference,
-        }
-        why.update(notes)
-        return why
+        return Why(
+            contributions={name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
+            cosine=round(float(sc.cosine[i]), 6),
+            lexical=round(float(sc.lexical[i]), 6),
+            shared_terms=tuple(terms),
+            shared_tags=tuple(sc.shared_tags[i]),
+            same_category=bool(sc.same_category[i]),
+            age_days=None if np.isnan(age) else round(float(age), 2),
+            age_reference=sc.age_reference,
+            **acted,
+        )
 
     @staticmethod
     def _is_copy(
@@ -213,6 +255,26 @@ class Ranker:
         return Ranker._copy_rule(sims, same_title, stamps[:, None] - stamps[None, :], s)
 
     # ------------------------------------------------------------------ the pipeline
+    def rank_many(
+        self,
+        article_ids: Sequence[str],
+        k: int,
+        settings: RankingSettings,
+        batch_size: int = 256,
+        *,
+        now: float | None = None,
+    ) -> Iterator[tuple[str, list[Ranked]]]:
+        """:meth:`rank` for many indexed articles, with one batched ANN search per batch."""
+        sources = [self.indexed_source(aid) for aid in article_ids]
+        n = len(self.columns.ids)
+        pool = pool_size(settings, k, 1, n)  # the source itself is the one banned row
+        for start in range(0, len(sources), batch_size):
+            chunk = sources[start : start + batch_size]
+            scores, found = self.index.search(np.stack([s.vector for s in chunk]), pool)
+            for i, source in enumerate(chunk):
+                hits = (found[i], scores[i])
+                yield str(source.id), self.rank(source, k, settings, (), now=now, first_hits=hits)
+
     def rank(
         self,
         source: Source,
@@ -241,7 +303,7 @@ class Ranker:
             cols, fsrc, settings, now=now, evergreen=self.evergreen(settings.evergreen_tag)
         )
         mask = hard if soft is None else (soft if hard is None else hard & soft)
-        notes = {"filters": hard_notes + soft_notes} if hard_notes or soft_notes else {}
+        filters = tuple(hard_notes + soft_notes)
         banned_arr = np.fromiter(banned, dtype=np.int64, count=len(banned))
         if mask is None:
             eligible = n - len(banned)
@@ -258,13 +320,15 @@ class Ranker:
         results: list[Ranked] = []
         if sc is not None:
             for pos, collapsed in chosen:
-                extra = dict(notes)
-                if collapsed:
-                    extra["collapsed"] = [str(cols.ids[sc.rows[c]]) for c in collapsed]
-                why = self._why(sc, pos, source, extra)
                 mmr = sc.mmr_penalties.get(pos)
-                if mmr:
-                    why["mmr_penalty"] = round(mmr, 6)
+                why = self._why(
+                    sc,
+                    pos,
+                    source,
+                    filters=filters,
+                    collapsed=tuple(str(cols.ids[sc.rows[c]]) for c in collapsed),
+                    mmr_penalty=round(mmr, 6) if mmr else None,
+                )
                 results.append(Ranked(int(sc.rows[pos]), float(sc.total[pos]), why))
         if len(results) < k and settings.fallback:
             results += self._fallback(
@@ -284,7 +348,7 @@ class Ranker:
         first_hits: tuple[np.ndarray, np.ndarray] | None,
     ) -> tuple[_Scored, list[tuple[int, list[int]]]]:
         n = len(self.columns.ids)
-        pool = min(n, max(s.candidate_pool, want + len(banned)))
+        pool = pool_size(s, want, len(banned), n)
         while True:
             if mask is not None and eligible <= EXACT_LIMIT:
                 rows = np.flatnonzero(mask)
@@ -426,9 +490,7 @@ class Ranker:
                 sc = self._score(
                     np.array([row]), np.array([float(vec @ source.vector)]), source, s, now
                 )
-                out.append(
-                    Ranked(row, float(sc.total[0]), self._why(sc, 0, source, {"fallback": kind}))
-                )
+                out.append(Ranked(row, float(sc.total[0]), self._why(sc, 0, source, fallback=kind)))
                 taken.add(row)
                 taken_vecs.append(vec)
                 taken_titles.append(cols.norm_titles[row])
@@ -456,7 +518,7 @@ class Ranker:
             vec = self.index.vectors(np.array([row]))[0]
             cosine = np.array([float(vec @ source.vector)])
             sc = self._score(np.array([row]), cosine, source, s, now)
-            why = self._why(sc, 0, source, {"rules": [f"pinned at position {pin.position}"]})
+            why = self._why(sc, 0, source, rules=(f"pinned at position {pin.position}",))
             pinned = Ranked(row, float(sc.total[0]), why)
             results.insert(min(pin.position - 1, len(results)), pinned)
         return results[:k]

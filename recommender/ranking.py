@@ -19,6 +19,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from recommender.errors import SettingsError
+from recommender.options import check_names, coerce_fields, field_options
+
 SECONDS_PER_DAY = 86_400.0
 RecencyReference = Literal["source", "now"]
 
@@ -85,35 +88,31 @@ class RankingSettings:
     """Nearest neighbours fetched before re-ranking (grown automatically when filters bite)."""
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            object.__setattr__(self, f.name, _coerce(f.name, f.type, getattr(self, f.name)))
+        coerce_fields(self)  # config files, query strings and JSON are untyped
         if self.half_life_days <= 0:
-            raise ValueError("half_life_days must be positive")
+            raise SettingsError("half_life_days must be positive")
         if self.recency_reference not in ("source", "now"):
-            raise ValueError("recency_reference must be 'source' or 'now'")
+            raise SettingsError("recency_reference must be 'source' or 'now'")
         if self.candidate_pool < 1:
-            raise ValueError("candidate_pool must be at least 1")
+            raise SettingsError("candidate_pool must be at least 1")
         for f in dataclasses.fields(self):
             if f.name.startswith("weight_") and getattr(self, f.name) < 0:
-                raise ValueError(f"{f.name} must not be negative")
+                raise SettingsError(f"{f.name} must not be negative")
         if not 0.0 <= self.mmr_lambda <= 1.0:
-            raise ValueError("mmr_lambda must be between 0 and 1")
+            raise SettingsError("mmr_lambda must be between 0 and 1")
         if self.max_age_days is not None and self.max_age_days < 0:
-            raise ValueError("max_age_days must not be negative")
+            raise SettingsError("max_age_days must not be negative")
         if self.only_older and self.only_newer:
-            raise ValueError("only_older and only_newer exclude each other")
+            raise SettingsError("only_older and only_newer exclude each other")
         if self.min_shared_tags < 0:
-            raise ValueError("min_shared_tags must not be negative")
+            raise SettingsError("min_shared_tags must not be negative")
         unknown = set(self.fallback) - {"same_category", "recent"}
         if unknown:
-            raise ValueError(f"unknown fallback(s) {sorted(unknown)}: use same_category, recent")
+            raise SettingsError(f"unknown fallback(s) {sorted(unknown)}: use same_category, recent")
 
     def replace(self, **options: Any) -> RankingSettings:
         """A copy with some settings changed; unknown names are an error."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ValueError(f"unknown ranking option(s): {', '.join(unknown)}")
+        check_names(RankingSettings, options)
         return dataclasses.replace(self, **options)
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,40 +122,10 @@ class RankingSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, strict: bool = False) -> RankingSettings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        if strict and set(data) - known:
-            raise ValueError(f"unknown ranking option(s): {', '.join(sorted(set(data) - known))}")
+        known = field_options(cls)
+        if strict:
+            check_names(cls, data)
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-def _coerce(name: str, annotation: Any, value: Any) -> Any:
-    """Check a setting's type (config files and query strings are untyped) and normalize it."""
-    kind = str(annotation)
-    if value is None and "None" in kind:
-        return None
-    if kind.startswith("tuple"):
-        if isinstance(value, str):
-            value = tuple(v.strip() for v in value.split(",") if v.strip())
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise ValueError(f"{name} must be a list of strings")
-        return tuple(value)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"{name} must be true or false, got {value!r}")
-        return value
-    if kind.startswith("float"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{name} must be a number, got {value!r}")
-        return float(value)
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name} must be a whole number, got {value!r}")
-        return value
-    if kind.startswith("str") or kind == "RecencyReference":
-        if not isinstance(value, str):
-            raise ValueError(f"{name} must be a string, got {value!r}")
-        return value
-    return value
 
 
 def recency_scores(

@@ -44,6 +44,10 @@ COLUMNS = (
 )
 
 
+STORE_FILE = "store.sqlite"
+"""The metadata store's file name inside a version folder."""
+
+
 def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[str]) -> None:
     """Write a fresh store; row i is ``articles[i]``."""
     db = sqlite3.connect(str(path))

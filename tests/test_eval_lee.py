@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
+from recommender import indexing as indexing_module
 from recommender.cli import app
 from recommender.evaluation import MissingExtraError
 from recommender.evaluation.lee import lee_article, load_lee
@@ -56,6 +57,7 @@ def test_evaluate_lee_plumbing_with_fake_encoder(lee) -> None:  # type: ignore[n
 
 def test_eval_lee_cli_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+    monkeypatch.setattr(indexing_module, "LazyEncoder", lambda model=None: FakeEncoder())
     result = runner.invoke(app, ["eval", "lee", "--dense", "--set", "dedupe=false", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
+from recommender import indexing as indexing_module
 from recommender.cli import app
 from recommender.errors import InputError
 from recommender.intake import RejectedInputError, accept, gather
@@ -32,6 +33,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+    monkeypatch.setattr(indexing_module, "LazyEncoder", lambda model=None: FakeEncoder())
 
 
 def copy_site(name: str, tmp_path: Path) -> Path:

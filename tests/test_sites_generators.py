@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
+from recommender import indexing as indexing_module
 from recommender.cli import app
 from recommender.engine import Engine
 from recommender.export import visible
@@ -41,6 +42,7 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+    monkeypatch.setattr(indexing_module, "LazyEncoder", lambda model=None: FakeEncoder())
 
 
 def generator_command(generator: str) -> list[str]:
@@ -129,6 +131,7 @@ def built_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+        patch.setattr(indexing_module, "LazyEncoder", lambda model=None: FakeEncoder())
         ids = build_and_export(root, generator)
     out = run_generator(generator, root)
     return generator, root, out, ids

@@ -1,0 +1,61 @@
+"""The app factory: one :class:`EngineHolder`, the HTTP plumbing and the routes, configured once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from recommender._version import __version__
+from recommender.config import Config, ServeSettings, load_config
+from recommender.encoder import Encoder
+from recommender.server.httputil import BodyLimit, allow_origins, etag
+from recommender.server.reload import EngineHolder
+from recommender.server.routes import router
+
+
+def create_app(
+    index_path: str | Path,
+    *,
+    config: str | Path | Config | None = None,
+    settings: ServeSettings | None = None,
+    encoder: Encoder | None = None,
+    ranking: Mapping[str, Any] | None = None,
+) -> FastAPI:
+    """The HTTP app over the index at ``index_path``.
+
+    ``config``: ``recommender.toml`` (or its loaded :class:`Config`): ``[ranking]`` and
+    ``[rules]`` go to the engine, ``[serve]`` gives :class:`ServeSettings` (``settings``
+    overrides it). ``ranking``: more ranking overrides for every request.
+    ``encoder``: for draft queries (default: the index's own model, loaded on first use).
+    """
+    loaded = load_config(config) if isinstance(config, (str, Path)) else config
+    if settings is None:
+        settings = loaded.serve if loaded else ServeSettings()
+    holder = EngineHolder(
+        index_path,
+        encoder=encoder,
+        config=loaded,
+        ranking=ranking,
+        reload_interval=settings.reload_interval,
+        compute_threads=settings.compute_threads,
+    )
+    app = FastAPI(
+        title="recommender",
+        description="Related articles ('Read more') for news sites.",
+        version=__version__,
+    )
+    app.state.holder = holder
+    app.state.settings = settings
+    app.state.cache_control = f"public, max-age={settings.cache_max_age}"
+    widget = resources.files("recommender").joinpath("static/widget.js").read_bytes()
+    app.state.widget = widget
+    app.state.widget_etag = etag("widget", hashlib.sha256(widget).hexdigest())
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    allow_origins(app, settings.cors_origins)
+    app.include_router(router)
+    return app
