@@ -110,7 +110,9 @@ def page_file(out: Path, url: str, base: str) -> Path:
     assert path.startswith(base), (url, base)
     rel = path[len(base) :]
     target = out / rel
-    return target / "index.html" if rel == "" or rel.endswith("/") else target
+    if rel == "" or rel.endswith("/"):
+        return target / "index.html"
+    return target if target.suffix else target.with_name(target.name + ".html")
 
 
 def parse(path: Path) -> Links:
@@ -250,3 +252,71 @@ def test_an_edit_rewrites_only_changed_lists(tmp_path: Path, generator: str) -> 
     if generator == "hugo":
         assert score_only, "the edit moved no score: the test proves nothing"
     run_generator(generator, root)  # the site still builds from the kept files
+
+
+# ------------------------------------------------- URLs as the generators make them
+HUGO_CONFIGS = {
+    "fixture": None,
+    "capitalized keys, no trailing slash, path-only base": (
+        'baseURL = "/sub/"\ndisableKinds = ["taxonomy", "term", "rss", "sitemap"]\n'
+        '[Permalinks]\n  posts = "/posts/:year-:month-:day/:slug"\n'
+        '  notes = "/n/:filename/:sections/"\n[Params]\n  mainSections = ["posts", "notes"]\n'
+    ),
+    "ugly URLs, monthname and title": (
+        'baseURL = "https://example.org/"\nuglyURLs = true\n'
+        'disableKinds = ["taxonomy", "term", "rss", "sitemap"]\n'
+        '[permalinks]\n  posts = "/:section/:monthname/:title"\n'
+    ),
+    "default paths": 'baseURL = "https://example.org/a/b/"\n'
+    'disableKinds = ["taxonomy", "term", "rss", "sitemap"]\n',
+}
+JEKYLL_PERMALINKS = [
+    "date",
+    "pretty",
+    "ordinal",
+    "weekdate",
+    "none",
+    "/:slugified_categories/:i_month/:i_day/:short_year/:slug:output_ext",
+    "/articles/:year/:title",
+]
+
+
+def published_paths(out: Path) -> dict[str, str]:
+    """``PAGE <id> => <url>`` lines the generator wrote, as {id: url}."""
+    found: dict[str, str] = {}
+    for page in out.rglob("*.html"):
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if line.startswith("PAGE "):
+                article_id, _, url = line[5:].partition(" => ")
+                found[article_id] = url.strip()
+    return found
+
+
+@pytest.mark.parametrize("variant", list(HUGO_CONFIGS))
+def test_urls_are_the_ones_hugo_publishes(tmp_path: Path, variant: str) -> None:
+    root = Path(shutil.copytree(FIXTURES / "hugo-blog", tmp_path / "site"))
+    config = HUGO_CONFIGS[variant]
+    if config is not None:
+        (root / "hugo.toml").write_text(config)
+    (root / "layouts" / "_default" / "single.html").write_text(
+        "PAGE {{ .File.Path }} => {{ .RelPermalink }}\n"
+    )
+    ours = {a.id: a.url for a in accept(gather([root]))}
+    hugo = published_paths(run_generator("hugo", root))
+    assert ours == {k: v for k, v in hugo.items() if k in ours}
+    assert set(hugo) - set(ours) <= {"about.md"}  # pages outside the main sections
+
+
+@pytest.mark.parametrize("permalink", JEKYLL_PERMALINKS)
+def test_urls_are_the_ones_jekyll_publishes(tmp_path: Path, permalink: str) -> None:
+    root = Path(shutil.copytree(FIXTURES / "jekyll-blog", tmp_path / "site"))
+    config = root / "_config.yml"
+    text = config.read_text().replace(
+        "permalink: /:categories/:year/:month/:day/:title/", f"permalink: {permalink}"
+    )
+    config.write_text(text.replace("    permalink: /guides/:name/\n", ""))
+    (root / "_layouts" / "post.html").write_text(
+        "PAGE {{ page.path }} => {{ page.url | relative_url }}\n"
+    )
+    ours = {a.id: a.url for a in accept(gather([root]))}
+    assert published_paths(run_generator("jekyll", root)) == ours

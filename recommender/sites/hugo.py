@@ -134,18 +134,21 @@ def _expand(pattern: str, page: _Page, title: str) -> str:
 def page_path(page: _Page, title: str, config: dict[str, Any]) -> str:
     """The page's path under the base URL, as Hugo makes it (without the base path)."""
     url = frontmatter.text_value(page.meta.get("url"))
-    if url:
-        return "/" + url.lstrip("/")
     pattern = _permalink_patterns(config).get(page.section)
-    if pattern:
+    if url:
+        path = url
+    elif pattern:
         path = _expand(pattern, page, title)
     else:
         leaf = page.slug or page.basename
         path = "/".join(urlize(part, lower=False) for part in [*page.dirs, leaf]) + "/"
-    if config.get("uglyurls") is True and path.endswith("/"):
+    if not path.endswith("/") and "." not in path.rsplit("/", 1)[-1]:
+        path += "/"  # Hugo writes .../name/index.html for a pattern without a trailing slash
+    if config.get("uglyurls") is True and path.endswith("/") and not url:
         path = path.rstrip("/") + ".html"
     path = re.sub(r"/{2,}", "/", "/" + path.lstrip("/"))
-    return path if config.get("disablepathtolower") else path.lower()
+    keep_case = url or config.get("disablepathtolower")  # Hugo keeps `url:` as written
+    return path if keep_case else path.lower()
 
 
 def _skip_reason(page: _Page, config: dict[str, Any], now: dt.datetime) -> str | None:

@@ -53,13 +53,19 @@ def _style(permalink: Any) -> str:
 
 
 def _collection_template(site_permalink: Any, collection: dict[str, Any]) -> str:
-    """``/:collection/:path`` with the suffix of the site's permalink style (Jekyll 4)."""
+    """``/:collection/:path`` with the suffix the site's permalink style implies (Jekyll 4's
+    ``Utils.add_permalink_suffix``)."""
     if collection.get("permalink"):
         return _style(collection["permalink"])
     style = str(site_permalink or "date")
-    template = STYLES.get(style, style)
-    suffix = "/" if template.endswith("/") else ":output_ext"
-    return "/:collection/:path" + suffix
+    template = "/:collection/:path"
+    if style == "pretty":
+        return template + "/"
+    if style in ("date", "ordinal", "none"):
+        return template + ":output_ext"
+    if style.endswith("/"):
+        return template + "/"
+    return template + ":output_ext" if style.endswith(":output_ext") else template
 
 
 def _collections(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
