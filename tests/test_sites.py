@@ -141,6 +141,7 @@ def test_front_matter_errors_name_the_line() -> None:
 # ---------------------------------------------------------------------- Hugo
 HUGO_URLS = {
     "notes/Winter Riding.md": "/news/notes/winter-riding/",
+    "notes/2024-07-04-summer-ride.md": "/news/notes/2024-07-04-summer-ride/",
     "notes/chain-care.md": "/news/notes/chain-care/",
     "notes/tyre-pressure/index.md": "/news/cycling/tyre-pressure/",
     "posts/1984.md": "/news/2024/05/1984/",
@@ -213,6 +214,7 @@ JEKYLL_URLS = {
     "_posts/2024-04-01-sourdough-starter.md": "/blog/baking/2024/04/01/sourdough-starter/",
     "_posts/2024-04-15-rye-bread.md": "/blog/bread/rye-bread.html",
     "_posts/2024-05-01-old-racer.md": "/blog/cycling/2024/05/01/old-racer/",
+    "_posts/bike-notes/2024-06-20-saddle-height.md": "/blog/2024/06/20/saddle-height/",
     "space/_posts/2024-08-12-meteor-shower.md": "/blog/space/2024/08/12/meteor-shower/",
 }
 

@@ -269,6 +269,10 @@ HUGO_CONFIGS = {
     ),
     "default paths": 'baseURL = "https://example.org/a/b/"\n'
     'disableKinds = ["taxonomy", "term", "rss", "sitemap"]\n',
+    "dates and slugs from file names": 'baseURL = "https://example.org/"\n'
+    'disableKinds = ["taxonomy", "term", "rss", "sitemap"]\n'
+    '[frontmatter]\n  date = [":filename", ":default"]\n'
+    '[permalinks]\n  notes = "/:year/:month/:day/:slug/"\n',
 }
 JEKYLL_PERMALINKS = [
     "date",

@@ -64,10 +64,14 @@ def urlize(text: str, lower: bool = True) -> str:
     return slug.lower() if lower else slug
 
 
+_FILENAME_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
+DEFAULT_HANDLERS = {"date": DATE_KEYS, "publishdate": PUBLISH_KEYS, "expirydate": EXPIRY_KEYS}
+
+
 class _Page:
     """One content file and what Hugo derives from it."""
 
-    def __init__(self, rel: str, meta: dict[str, Any], bundle: bool, tz: dt.tzinfo) -> None:
+    def __init__(self, rel: str, meta: dict[str, Any], bundle: bool, config: dict[str, Any]):
         self.rel = rel  # .File.Path
         self.meta = meta
         parts = rel.split("/")
@@ -75,26 +79,38 @@ class _Page:
         self.section = self.dirs[0] if self.dirs else ""
         self.basename = parts[-2] if bundle else Path(parts[-1]).stem  # .File.ContentBaseName
         self.filename = self.basename
-        self.date = _first_date(meta, DATE_KEYS, tz)
-        self.publish = _first_date(meta, PUBLISH_KEYS, tz)
-        self.expiry = _first_date(meta, EXPIRY_KEYS, tz)
+        self.name_slug: str | None = None
+        tz = _tz(config)
+        self.date = self._date(config, "date", tz)
+        self.publish = self._date(config, "publishdate", tz)
+        self.expiry = self._date(config, "expirydate", tz)
+
+    def _date(self, config: dict[str, Any], name: str, tz: dt.tzinfo) -> dt.datetime | None:
+        """The first date the site's ``[frontmatter]`` handlers for ``name`` find."""
+        handlers = (config.get("frontmatter") or {}).get(name) or [":default"]
+        keys: list[str] = []
+        for handler in handlers if isinstance(handlers, list) else [handlers]:
+            handler = str(handler).lower()
+            keys += DEFAULT_HANDLERS[name] if handler == ":default" else [handler]
+        for key in keys:
+            if key == ":filename":
+                match = _FILENAME_DATE.match(self.basename)
+                if match:
+                    self.name_slug = match.group(2)  # Hugo takes the rest as the slug
+                    return frontmatter.parse_date(match.group(1), tz)
+                continue
+            value = self.meta.get(key.lstrip(":"))
+            if value is None or isinstance(value, bool):
+                continue  # a bool is Jekyll's `published: false`, not a date
+            try:
+                return frontmatter.parse_date(value, tz)
+            except ValueError as exc:
+                raise InputError(str(exc), field=key) from None
+        return None
 
     @property
     def slug(self) -> str | None:
-        return frontmatter.text_value(self.meta.get("slug"))
-
-
-def _first_date(meta: dict[str, Any], keys: tuple[str, ...], tz: dt.tzinfo) -> dt.datetime | None:
-    for key in keys:
-        if isinstance(meta.get(key), bool):
-            continue  # Jekyll's `published: false`, not a date
-        try:
-            value = frontmatter.parse_date(meta.get(key), tz)
-        except ValueError as exc:
-            raise InputError(str(exc), field=key) from None
-        if value is not None:
-            return value
-    return None
+        return frontmatter.text_value(self.meta.get("slug")) or self.name_slug
 
 
 def _permalink_patterns(config: dict[str, Any]) -> dict[str, str]:
@@ -198,7 +214,6 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
     """Every page Hugo publishes in a section (or in ``params.mainSections`` when set)."""
     config = site.config
     now = now or dt.datetime.now(dt.timezone.utc)
-    tz = _tz(config)
     content = site.root / str(config.get("contentdir") or "content")
     if not content.is_dir():
         raise InputError(
@@ -213,7 +228,7 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
         try:
             text = path.read_text(encoding="utf-8")
             meta, body, _ = frontmatter.split(text, source)
-            page = _Page(rel, meta, is_bundle, tz)
+            page = _Page(rel, meta, is_bundle, config)
         except UnicodeDecodeError:
             rejected.append(InputError("not UTF-8 text", source=source, line=1))
             continue

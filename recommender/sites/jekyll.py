@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,20 +145,47 @@ def page_path(template: str, values: dict[str, str]) -> str:
     return path
 
 
-def _documents(root: Path, collections_dir: Path, collections: dict[str, dict[str, Any]]):
+# Jekyll's own default ``exclude`` list; a site's ``exclude`` adds to it.
+DEFAULT_EXCLUDE = (
+    ".sass-cache", ".jekyll-cache", "gemfiles", "Gemfile", "Gemfile.lock", "node_modules",
+    "vendor/bundle", "vendor/cache", "vendor/gems", "vendor/ruby",
+)  # fmt: skip
+
+
+def _excluded(rel: str, exclude: tuple[str, ...]) -> bool:
+    """Whether Jekyll skips this folder (hidden, underscored, or matched by ``exclude``)."""
+    name = rel.rsplit("/", 1)[-1]
+    if name.startswith((".", "_")) and name != "_posts":
+        return True
+    return any(rel == e or rel.startswith(e + "/") for e in exclude)
+
+
+def _posts_dirs(base: Path, exclude: tuple[str, ...]) -> list[Path]:
+    """Every ``_posts`` folder Jekyll reads: in ``base`` and in its (category) subfolders."""
+    found: list[Path] = []
+    stack = [base]
+    while stack:
+        folder = stack.pop()
+        for child in sorted(folder.iterdir()):
+            if not child.is_dir():
+                continue
+            rel = child.relative_to(base).as_posix()
+            if child.name == "_posts":
+                found.append(child)
+            elif not _excluded(rel, exclude):
+                stack.append(child)
+    return sorted(found)
+
+
+def _documents(
+    collections_dir: Path, collections: dict[str, dict[str, Any]], exclude: tuple[str, ...]
+) -> Iterator[tuple[Path, str, str, list[str]]]:
     """(file, collection, path inside the collection, folder categories) for every document."""
-    for posts_dir in sorted(root.rglob("_posts")):
-        rel_parts = posts_dir.relative_to(root).parts[:-1]
-        if any(p.startswith((".", "_")) for p in rel_parts) and posts_dir.parent != collections_dir:
-            continue
-        folder_categories = [p for p in posts_dir.parent.relative_to(root).parts if p]
-        if posts_dir.parent == collections_dir:
-            folder_categories = []
+    for posts_dir in _posts_dirs(collections_dir, exclude):
+        folder_categories = list(posts_dir.parent.relative_to(collections_dir).parts)
         for path in sorted(posts_dir.rglob("*")):
             if path.is_file() and path.suffix.lower() in MARKDOWN:
-                inner = path.relative_to(posts_dir).as_posix()
-                extra = list(path.relative_to(posts_dir).parts[:-1])
-                yield path, "posts", inner, folder_categories + extra
+                yield path, "posts", path.relative_to(posts_dir).as_posix(), folder_categories
     for name, meta in collections.items():
         if name == "posts" or not meta.get("output"):
             continue
@@ -176,8 +204,9 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
     collections = _collections(config)
     base = base_path(config.get("baseurl"))
     articles, skipped, rejected, sources = [], [], [], {}
+    exclude = DEFAULT_EXCLUDE + tuple(str(e).strip("/") for e in config.get("exclude") or ())
     for path, collection, inner, folder_categories in _documents(
-        source_dir, collections_dir, collections
+        collections_dir, collections, exclude
     ):
         rel = path.relative_to(source_dir).as_posix()
         source = str(path)
