@@ -324,3 +324,29 @@ def test_urls_are_the_ones_jekyll_publishes(tmp_path: Path, permalink: str) -> N
     )
     ours = {a.id: a.url for a in accept(gather([root]))}
     assert published_paths(run_generator("jekyll", root)) == ours
+
+
+def test_jekyll_front_matter_defaults_as_jekyll_applies_them(tmp_path: Path) -> None:
+    root = Path(shutil.copytree(FIXTURES / "jekyll-blog", tmp_path / "site"))
+    config = root / "_config.yml"
+    text = config.read_text().split("defaults:")[0]
+    config.write_text(
+        text + "defaults:\n"
+        '  - scope: {path: "", type: posts}\n'
+        "    values: {layout: post, permalink: /p/:year/:title/}\n"
+        "  - scope: {path: space, type: posts}\n"
+        "    values: {permalink: /astro/:title/}\n"
+        '  - scope: {path: "", type: guides}\n'
+        "    values: {layout: post}\n"
+        "  - scope: {path: _guides/tyre-pressure.md}\n"
+        "    values: {published: false}\n"
+        "exclude: [Gemfile, Gemfile.lock, vendor]\n"
+    )
+    (root / "_layouts" / "post.html").write_text(
+        "PAGE {{ page.path }} => {{ page.url | relative_url }}\n"
+    )
+    read = gather([root])
+    ours = {a.id: a.url for a in accept(read)}
+    assert ours["space/_posts/2024-08-12-meteor-shower.md"] == "/blog/astro/meteor-shower/"
+    assert "_guides/tyre-pressure.md" not in ours
+    assert published_paths(run_generator("jekyll", root)) == ours

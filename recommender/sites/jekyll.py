@@ -219,7 +219,8 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
             # Jekyll's own keys are case-sensitive: URLs and publishing follow them exactly;
             # what a reader sees (title, tags) is read without case, as the issue of imported
             # sites asks.
-            raw, body, _ = frontmatter.split(text, source, lower=False)
+            own, body, _ = frontmatter.split(text, source, lower=False)
+            raw = {**_defaults(config, rel, collection), **own}
             meta = frontmatter.lower_keys(raw)
             match = POST_NAME.match(path.stem)
             if collection == "posts" and not match:
@@ -259,6 +260,29 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
         except (InputError, ValueError) as exc:
             rejected.append(field_error(exc, source, "front matter"))
     return SiteRead(site, base, tuple(articles), tuple(skipped), tuple(rejected), sources)
+
+
+def _defaults(config: dict[str, Any], rel: str, collection: str) -> dict[str, Any]:
+    """Front matter ``defaults`` from the config that apply to a document (Jekyll: the more
+    specific path wins, then the later entry); the document's own front matter goes over it."""
+    matched: list[tuple[int, int, dict[str, Any]]] = []
+    for order, entry in enumerate(config.get("defaults") or []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("values"), dict):
+            continue
+        scope = entry.get("scope") or {}
+        path = str(scope.get("path") or "").strip("/")
+        kind = scope.get("type")
+        if kind is not None and str(kind) != collection:
+            continue
+        if path and "*" not in path and not (rel == path or rel.startswith(path + "/")):
+            continue
+        if "*" in path and not Path(rel).match(path):
+            continue
+        matched.append((len(path), order, entry["values"]))
+    merged: dict[str, Any] = {}
+    for _, _, values in sorted(matched, key=lambda item: (item[0], item[1])):
+        merged.update(values)
+    return merged
 
 
 def _first(items: list[str]) -> str | None:
