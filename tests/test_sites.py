@@ -397,3 +397,20 @@ def test_every_toml_import_goes_through_the_backport_shim() -> None:
     assert direct == []
     pyproject = (package.parent / "pyproject.toml").read_text()
     assert "tomli>=2; python_version < '3.11'" in pyproject
+
+
+def test_upsert_and_remove_from_the_site_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy_site("hugo-blog", tmp_path)
+    assert runner.invoke(app, ["build", str(root)]).exit_code == 0
+    post = root / "content" / "posts" / "1984.md"
+    post.write_text(post.read_text() + "\nNew handlebar tape, too.\n")
+    monkeypatch.chdir(root)
+    result = runner.invoke(app, ["upsert", ".", "--json"])
+    assert result.exit_code == 0, result.output
+    facts = json.loads(result.stdout)
+    assert facts["changed"] == 1 and facts["new"] == 0 and facts["index"] == ".recommender/index"
+    removed = runner.invoke(app, ["remove", "posts/1984.md", "--json"])
+    assert removed.exit_code == 0, removed.output
+    assert json.loads(removed.stdout)["article_count"] == len(HUGO_URLS) - 1
