@@ -261,8 +261,8 @@ def build(
     The config's [ranking] and [rules] are stored with the index as its defaults.
     """
     from recommender.engine import Engine
-    from recommender.index import DEFAULT_EXACT_MAX
     from recommender.sitebuild import gather_for_build, save_site_report
+    from recommender.storage.index import DEFAULT_EXACT_MAX
 
     intake, articles, index = gather_for_build(inputs, index, skip_invalid=skip_invalid)
     report = Engine.build(
@@ -358,7 +358,7 @@ def reindex(
 ) -> None:
     """Rebuild only the vector index (another type or parameters); nothing is embedded."""
     from recommender.engine import Engine
-    from recommender.index import DEFAULT_EXACT_MAX
+    from recommender.storage.index import DEFAULT_EXACT_MAX
 
     report = Engine.reindex(
         _index(index),

@@ -23,7 +23,7 @@ from recommender._toml import tomllib
 from recommender.errors import ConfigError, SettingsError
 from recommender.options import coerce_fields, field_options
 from recommender.ranking import RankingSettings
-from recommender.rules import EditorialRules
+from recommender.ranking.rules import EditorialRules
 
 SECTIONS = ("ranking", "rules", "serve")
 

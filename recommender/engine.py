@@ -19,19 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender import indexing, persistence
+from recommender import indexing
 from recommender.articles import Article, article_from_mapping
 from recommender.encoder import Encoder, LazyEncoder
 from recommender.errors import IndexFormatError, ModelMismatchError, UnknownArticleError
-from recommender.index import AUTO, DEFAULT_EXACT_MAX, INDEX_FILE, VectorIndex, index_class
 from recommender.indexing import BuildReport, UpdateReport, default_cache_path
-from recommender.lexical import LexicalModel
-from recommender.manifest import IndexInfo, Manifest
-from recommender.pipeline import Ranked, Ranker
 from recommender.ranking import RankingSettings
+from recommender.ranking.ranker import Ranked, Ranker
+from recommender.ranking.rules import EditorialRules
 from recommender.results import Recommendation
-from recommender.rules import EditorialRules
-from recommender.store import STORE_FILE, Store
+from recommender.storage import versions as persistence
+from recommender.storage.index import AUTO, DEFAULT_EXACT_MAX, INDEX_FILE, VectorIndex, index_class
+from recommender.storage.lexical import LexicalModel
+from recommender.storage.manifest import IndexInfo, Manifest
+from recommender.storage.store import STORE_FILE, Store
 from recommender.text import article_text
 
 if TYPE_CHECKING:
@@ -104,13 +105,17 @@ class Engine:
         Another writer holding the index makes this wait up to ``lock_wait`` seconds, then
         raise :class:`~recommender.errors.IndexLockedError`.
         """
+        settings = settings or RankingSettings()
+        rules = EditorialRules()
+        if config is not None:
+            settings = settings.replace(**config.ranking)
+            rules = config.rules if config.rules is not None else rules
         return indexing.build(
             articles,
             Path(index_path),
             encoder=encoder or LazyEncoder(model),
             cache=cache,
-            config=config,
-            settings=settings,
+            defaults=(settings, rules),
             index_choice=(index_type, index_params, exact_max),
             background_texts=background_texts,
             lock_wait=lock_wait,

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
-from recommender import indexing as indexing_module
 from recommender.cli import app
+from recommender.indexing import writers as indexing_module
 
 from .conftest import FakeEncoder, write_jsonl
 

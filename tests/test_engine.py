@@ -11,7 +11,7 @@ import pytest
 
 from recommender.articles import Article, InputError
 from recommender.engine import Engine, UnknownArticleError
-from recommender.persistence import FORMAT_VERSION, IndexFormatError, versions_dir
+from recommender.storage.versions import FORMAT_VERSION, IndexFormatError, versions_dir
 
 from .conftest import FakeEncoder, make_article
 

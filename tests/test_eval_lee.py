@@ -11,11 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
-from recommender import indexing as indexing_module
 from recommender.cli import app
 from recommender.evaluation import MissingExtraError
 from recommender.evaluation.lee import lee_article, load_lee
 from recommender.evaluation.runs import evaluate_lee
+from recommender.indexing import writers as indexing_module
 
 from .conftest import FakeEncoder
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from recommender.engine import Engine
-from recommender.index import (
+from recommender.storage.index import (
     INDEX_TYPES,
     TOMBSTONES_FILE,
     FlatIndex,
@@ -18,7 +18,7 @@ from recommender.index import (
     choose_index_type,
     index_class,
 )
-from recommender.persistence import IndexFormatError
+from recommender.storage.versions import IndexFormatError
 
 from .conftest import FakeEncoder, make_article
 

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from recommender import persistence
 from recommender.articles import Article, InputError
 from recommender.cli import app as cli_app
 from recommender.engine import Engine
 from recommender.ranking import RankingSettings
 from recommender.server import ServeSettings, create_app
+from recommender.storage import versions as persistence
 
 from .conftest import FakeEncoder, make_article
 

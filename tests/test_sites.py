@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
-from recommender import indexing as indexing_module
 from recommender.cli import app
 from recommender.errors import InputError
+from recommender.indexing import writers as indexing_module
 from recommender.intake import RejectedInputError, accept, gather
 from recommender.sites import default_index, detect, read_site
 from recommender.sites import frontmatter as fm

@@ -22,10 +22,10 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
-from recommender import indexing as indexing_module
 from recommender.cli import app
 from recommender.engine import Engine
 from recommender.export import visible
+from recommender.indexing import writers as indexing_module
 from recommender.intake import accept, gather
 
 from .conftest import FakeEncoder

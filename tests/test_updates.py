@@ -16,11 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender import engine as engine_module
-from recommender import indexing as indexing_module
 from recommender.articles import Article, InputError
 from recommender.cli import app
 from recommender.engine import Engine, UnknownArticleError
-from recommender.persistence import IndexLockedError, lock_path, versions_dir
+from recommender.indexing import writers as indexing_module
+from recommender.storage.versions import IndexLockedError, lock_path, versions_dir
 
 from .conftest import FakeEncoder, make_article, write_jsonl
 
@@ -202,7 +202,7 @@ def hold_lock(index: Path, seconds: float) -> subprocess.Popen[str]:
     """Another real process holding the index's writer lock for ``seconds``."""
     code = (
         "import sys, time\n"
-        "from recommender.persistence import writer_lock\n"
+        "from recommender.storage.versions import writer_lock\n"
         "with writer_lock(sys.argv[1]):\n"
         "    print('locked', flush=True)\n"
         "    time.sleep(float(sys.argv[2]))\n"

@@ -21,12 +21,12 @@ from typing import Any
 import faiss
 from threadpoolctl import threadpool_limits
 
-from recommender import persistence
 from recommender._version import __version__
 from recommender.config import Config
 from recommender.encoder import Encoder, LazyEncoder, ModelNotFoundError
 from recommender.engine import Engine
 from recommender.server.httputil import etag
+from recommender.storage import versions as persistence
 
 log = logging.getLogger("recommender.server")
 

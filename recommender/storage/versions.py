@@ -29,7 +29,7 @@ from typing import Any
 
 from recommender._version import __version__
 from recommender.errors import IndexFormatError, IndexLockedError
-from recommender.manifest import Manifest
+from recommender.storage.manifest import Manifest
 
 FORMAT_NAME = "recommender-index"
 FORMAT_VERSION = 1

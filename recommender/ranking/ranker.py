@@ -18,52 +18,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from recommender.articles import Article
-from recommender.errors import UnknownArticleError
-from recommender.filters import FilterSource, hard_mask, soft_mask
-from recommender.index import VectorIndex
-from recommender.lexical import LexicalModel
-from recommender.ranking import (
-    SECONDS_PER_DAY,
-    RankingSettings,
+from recommender.ranking import RankingSettings
+from recommender.ranking.dedupe import copy_matrix, is_copy
+from recommender.ranking.filters import FilterSource, hard_mask, soft_mask
+from recommender.ranking.rules import EditorialRules
+from recommender.ranking.signals import (
     category_scores,
     combine,
     mmr_order,
     recency_scores,
     tag_scores,
 )
+from recommender.ranking.sources import Ranked, Source, draft_source, indexed_source
 from recommender.results import COMPONENTS, Why
-from recommender.rules import EditorialRules
-from recommender.store import Store, normalize_title
+from recommender.storage.index import VectorIndex
+from recommender.storage.lexical import LexicalModel
+from recommender.storage.store import Store
 
 EXACT_LIMIT = 4096
 """When filters leave at most this many rows, score them all exactly instead of searching."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """The article we recommend for: indexed (row set) or a draft (row None)."""
-
-    vector: np.ndarray
-    row: int | None = None
-    id: str | None = None
-    timestamp: float = float("nan")
-    category: int = -1
-    language: int = -1
-    tags: tuple[str, ...] = ()
-    norm_title: str = ""
-    lexical: sp.csr_matrix | None = None
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """One result before the engine attaches article fields."""
-
-    row: int
-    score: float
-    why: Why
 
 
 @dataclass
@@ -107,36 +82,11 @@ class Ranker:
     # ------------------------------------------------------------------ sources
     def indexed_source(self, article_id: str) -> Source:
         """The source for an indexed article, from its stored vector and columns."""
-        row = self.row_of(article_id)
-        if row is None:
-            raise UnknownArticleError(article_id)
-        cols = self.columns
-        return Source(
-            vector=self.index.vectors(np.array([row]))[0],
-            row=row,
-            id=article_id,
-            timestamp=float(cols.timestamps[row]),
-            category=int(cols.categories[row]),
-            language=int(cols.languages[row]),
-            tags=cols.tags[row],
-            norm_title=cols.norm_titles[row],
-            lexical=self.lexical.row(row) if self.lexical is not None else None,
-        )
+        return indexed_source(self.store, self.index, self.lexical, article_id)
 
     def draft_source(self, article: Article, vector: np.ndarray, text: str) -> Source:
         """The source for a draft (or an article given in full), embedded by the caller."""
-        stamp = article.published_at.timestamp() if article.published_at else float("nan")
-        return Source(
-            vector=vector,
-            row=self.row_of(article.id) if article.id else None,
-            id=article.id or None,
-            timestamp=stamp,
-            category=self.store.category_code(article.category),
-            language=self.store.language_code(article.language),
-            tags=article.tags,
-            norm_title=normalize_title(article.title),
-            lexical=self.lexical.transform([text]) if self.lexical is not None else None,
-        )
+        return draft_source(self.store, self.lexical, article, vector, text)
 
     # ------------------------------------------------------------------ helpers
     def evergreen(self, tag: str | None) -> np.ndarray:
@@ -217,42 +167,6 @@ class Ranker:
             age_reference=sc.age_reference,
             **acted,
         )
-
-    @staticmethod
-    def _is_copy(
-        a: tuple[np.ndarray, str, float],
-        b_vecs: np.ndarray,
-        b_titles: list[str],
-        b_stamps: np.ndarray,
-        s: RankingSettings,
-    ) -> np.ndarray:
-        """Which of b are copies of a: equal normalized titles, cosine above the threshold, or
-        above the lower window threshold when published within the window of each other."""
-        vec, title, stamp = a
-        sims = b_vecs @ vec if len(b_vecs) else np.zeros(0)
-        same_title = np.array([bool(title) and title == t for t in b_titles], dtype=bool)
-        return Ranker._copy_rule(sims, same_title, np.asarray(b_stamps) - stamp, s)
-
-    @staticmethod
-    def _copy_rule(
-        sims: np.ndarray, same_title: np.ndarray, time_gap: np.ndarray, s: RankingSettings
-    ) -> np.ndarray:
-        """The one definition of "copies of one story", for any shape of comparisons."""
-        with np.errstate(invalid="ignore"):
-            close = np.abs(time_gap) <= s.dedupe_window_days * SECONDS_PER_DAY
-        near = sims >= s.dedupe_window_threshold
-        return (sims >= s.dedupe_threshold) | same_title | (close & near)
-
-    @staticmethod
-    def _copy_matrix(
-        vecs: np.ndarray, titles: list[str], stamps: np.ndarray, s: RankingSettings
-    ) -> np.ndarray:
-        """Pairwise version of :meth:`_is_copy` (same rules), for the candidates at once."""
-        sims = vecs @ vecs.T
-        codes = {t: i for i, t in enumerate(dict.fromkeys(titles))}
-        title_code = np.array([codes[t] if t else -1 - i for i, t in enumerate(titles)])
-        same_title = title_code[:, None] == title_code[None, :]
-        return Ranker._copy_rule(sims, same_title, stamps[:, None] - stamps[None, :], s)
 
     # ------------------------------------------------------------------ the pipeline
     def rank_many(
@@ -394,10 +308,10 @@ class Ranker:
             stamps = cols.timestamps[sc.rows[cand]]
             groups: list[list[int]] = []  # indices into cand
             if s.dedupe:
-                copy_of_source = self._is_copy(
+                copy_of_source = is_copy(
                     (source.vector, source.norm_title, source.timestamp), vecs, titles, stamps, s
                 )
-                copies = self._copy_matrix(vecs, titles, stamps, s)
+                copies = copy_matrix(vecs, titles, stamps, s)
                 # Most candidates copy no earlier one: only those that do need the lookup.
                 has_earlier = np.asarray(np.tril(copies, -1).any(axis=1), dtype=bool)
                 group_of = np.full(len(cand), -1)
@@ -482,7 +396,7 @@ class Ranker:
                 me = (vec, cols.norm_titles[row], float(cols.timestamps[row]))
                 if (
                     s.dedupe
-                    and self._is_copy(
+                    and is_copy(
                         me, np.array(taken_vecs), taken_titles, np.array(taken_stamps), s
                     ).any()
                 ):

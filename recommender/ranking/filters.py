@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from recommender.ranking import SECONDS_PER_DAY, RankingSettings
-from recommender.store import Columns
+from recommender.storage.store import Columns
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,10 @@
-"""Vector indexes behind one small interface, chosen by name.
-
-Rows are the positions of the live articles in the metadata store (``0 .. count-1``, in store
-order). Vectors are L2-normalized, so inner product is cosine similarity.
-
-A new version of an index is the current one minus some rows (articles changed or deleted) plus
-new vectors appended at the end, in the same order as the store. How that is done is the index
-type's business, behind the same two calls, :meth:`VectorIndex.remove` and
-:meth:`VectorIndex.add`:
-
-- ``flat-ip`` (exact) compacts: removed rows are dropped and the rest renumbered, a complete
-  copy per version (copy on write, no tombstones). Cheap: a flat index is its vectors.
-- ``hnsw`` and ``ivf`` (approximate) cannot rebuild at every write (an HNSW graph of a million
-  vectors takes minutes) and HNSW has no delete, so they keep *slots*: removal marks slots dead in
-  a tombstone array (``tombstones.npy``) and new vectors take new slots at the end. Live slots in
-  slot order are the rows. FAISS skips dead slots inside the search (an ID selector), so a search
-  still returns ``k`` live rows, and a short answer falls back to exhaustive search so the ``k``
-  guarantee holds. When dead slots exceed ``max_dead_share``, ``remove`` rebuilds the index from
-  the live vectors (compaction).
-
-Loading memory-maps what FAISS allows: the flat vectors (``IO_FLAG_MMAP_IFC``), HNSW's flat
-storage (the graph itself is read into memory), and IVF's inverted lists (``IO_FLAG_MMAP``).
-A writer loads with ``writable=True`` (plain read) to change a copy.
-"""
+"""Approximate FAISS indexes with tombstones: ``hnsw`` and ``ivf`` (slots, of which the live
+ones are the rows; compaction past ``max_dead_share``)."""
 
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,195 +12,13 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-INDEX_FILE = "index.faiss"
-TOMBSTONES_FILE = "tombstones.npy"
-
-AUTO = "auto"
-DEFAULT_EXACT_MAX = 50_000
-"""``auto`` picks exact search up to this many articles. A flat search reads every vector: about
-0.1 ms per 1,000 articles of dimension 384 on one core (10 ms at 100k, 104 ms at 1M in
-benchmarks/results/scale.md), so beyond ~50k it alone eats the 10 ms budget of a read-more
-list, while HNSW answers in under 1 ms with recall@10 of 1.000 at 100k (0.970 at 1M)."""
-DEFAULT_APPROXIMATE = "hnsw"
-
-
-class VectorIndex(ABC):
-    """build / add / remove / search / vectors / save / load / count."""
-
-    kind: ClassVar[str]
-    approximate: ClassVar[bool] = False
-    DEFAULTS: ClassVar[Mapping[str, float]] = {}
-    """Parameters and their defaults; saved in the manifest, replayed at load."""
-
-    def __init__(self, params: Mapping[str, Any]) -> None:
-        self.params = dict(params)
-
-    # ------------------------------------------------------------------ construction
-    @classmethod
-    def resolve_params(cls, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Defaults overridden by ``params``; unknown names are an error."""
-        params = dict(params or {})
-        unknown = sorted(set(params) - set(cls.DEFAULTS))
-        if unknown:
-            known = ", ".join(sorted(cls.DEFAULTS)) or "none"
-            raise ValueError(
-                f"unknown {cls.kind} index parameter(s) {', '.join(unknown)}; known: {known}"
-            )
-        out: dict[str, Any] = {}
-        for name, default in cls.DEFAULTS.items():
-            value = params.get(name, default)
-            out[name] = type(default)(value)
-            if out[name] < 0:
-                raise ValueError(f"{cls.kind} index parameter {name} must be >= 0, got {value}")
-        return out
-
-    @classmethod
-    def build(cls, vectors: np.ndarray, **params: Any) -> VectorIndex:
-        index = cls.empty(vectors.shape[1], **params)
-        index.add(vectors)
-        return index
-
-    @classmethod
-    @abstractmethod
-    def empty(cls, dimension: int, **params: Any) -> VectorIndex: ...
-
-    # ------------------------------------------------------------------ the interface
-    @abstractmethod
-    def add(self, vectors: np.ndarray) -> None:
-        """Append rows ``count .. count+len(vectors)-1``."""
-
-    @abstractmethod
-    def remove(self, rows: np.ndarray) -> None:
-        """Drop ``rows``; the rows after them move up (row numbers stay those of the store)."""
-
-    @abstractmethod
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, rows), each of shape (len(queries), k); missing slots have row -1."""
-
-    @abstractmethod
-    def vectors(self, rows: np.ndarray) -> np.ndarray:
-        """The stored vectors of ``rows``."""
-
-    @abstractmethod
-    def save(self, folder: Path) -> None:
-        """Write the index's files into a version folder."""
-
-    @classmethod
-    @abstractmethod
-    def load(
-        cls,
-        folder: Path,
-        dimension: int,
-        params: Mapping[str, Any] | None = None,
-        *,
-        writable: bool = False,
-    ) -> VectorIndex:
-        """Open from a version folder: memory-mapped read-only, or a private copy to change."""
-
-    @property
-    @abstractmethod
-    def count(self) -> int:
-        """Live rows."""
-
-    @property
-    @abstractmethod
-    def dimension(self) -> int: ...
-
-    def describe(self) -> dict[str, Any]:
-        """Type, parameters and shape, for the manifest and ``info``."""
-        return {
-            "type": self.kind,
-            "approximate": self.approximate,
-            "params": dict(self.params),
-            "rows": self.count,
-        }
-
-    @staticmethod
-    def _as_queries(queries: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(queries, dtype=np.float32)
-
-    _writable: bool = True
-
-    def _check_writable(self) -> None:
-        if not self._writable:
-            raise RuntimeError("this index is memory-mapped read-only; load it with writable=True")
-
-
-def _read(path: Path, flags: int) -> faiss.Index:
-    if not path.exists():
-        raise FileNotFoundError(f"{path.name} is missing")
-    return faiss.read_index(str(path), flags)
-
-
-def _check_dimension(index: faiss.Index, dimension: int) -> None:
-    if index.d != dimension:
-        raise ValueError(f"index dimension {index.d} != manifest dimension {dimension}")
-
-
-class FlatIndex(VectorIndex):
-    """Exact inner-product search (``faiss.IndexFlatIP``); memory-mapped on load."""
-
-    kind = "flat-ip"
-
-    def __init__(
-        self, index: Any, params: Mapping[str, Any] | None = None, *, writable: bool = True
-    ) -> None:
-        super().__init__(params or {})
-        self._index = index
-        self._writable = writable
-
-    @classmethod
-    def empty(cls, dimension: int, **params: Any) -> FlatIndex:
-        return cls(faiss.IndexFlatIP(dimension), cls.resolve_params(params))
-
-    def add(self, vectors: np.ndarray) -> None:
-        self._check_writable()
-        if len(vectors):
-            self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-
-    def remove(self, rows: np.ndarray) -> None:
-        self._check_writable()
-        rows = np.unique(np.asarray(rows, dtype=np.int64))
-        if len(rows):
-            self._index.remove_ids(faiss.IDSelectorBatch(rows))  # compacts: later rows move up
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        k = max(1, min(k, self.count))
-        scores, rows = self._index.search(self._as_queries(queries), k)
-        return scores, rows
-
-    def vectors(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
-        if rows.size == 0:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._index.reconstruct_batch(rows)
-
-    def save(self, folder: Path) -> None:
-        faiss.write_index(self._index, str(Path(folder) / INDEX_FILE))
-
-    @classmethod
-    def load(
-        cls,
-        folder: Path,
-        dimension: int,
-        params: Mapping[str, Any] | None = None,
-        *,
-        writable: bool = False,
-    ) -> FlatIndex:
-        # IO_FLAG_MMAP_IFC maps the vectors of an IndexFlatCodes; plain IO_FLAG_MMAP does not
-        # (faiss 1.15 reads a flat index fully into memory with it).
-        flags = 0 if writable else faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
-        index = _read(Path(folder) / INDEX_FILE, flags)
-        _check_dimension(index, dimension)
-        return cls(index, cls.resolve_params(params), writable=writable)
-
-    @property
-    def count(self) -> int:
-        return int(self._index.ntotal)
-
-    @property
-    def dimension(self) -> int:
-        return int(self._index.d)
+from recommender.storage.vector_base import (
+    INDEX_FILE,
+    TOMBSTONES_FILE,
+    VectorIndex,
+    _check_dimension,
+    _read,
+)
 
 
 class SlottedIndex(VectorIndex):
@@ -449,24 +245,3 @@ class IVFIndex(SlottedIndex):
         if self._selector is not None:
             params.sel = self._selector
         return self._index.search(queries, k, params=params)
-
-
-INDEX_TYPES: dict[str, type[VectorIndex]] = {
-    cls.kind: cls for cls in (FlatIndex, HNSWIndex, IVFIndex)
-}
-
-
-def index_class(kind: str) -> type[VectorIndex]:
-    try:
-        return INDEX_TYPES[kind]
-    except KeyError:
-        raise ValueError(
-            f"unknown index type {kind!r}; known: {', '.join([AUTO, *sorted(INDEX_TYPES)])}"
-        ) from None
-
-
-def choose_index_type(requested: str, count: int, exact_max: int = DEFAULT_EXACT_MAX) -> str:
-    """``auto``: exact search up to ``exact_max`` articles, approximate above; else as named."""
-    if requested == AUTO:
-        return FlatIndex.kind if count <= exact_max else DEFAULT_APPROXIMATE
-    return index_class(requested).kind
