@@ -120,8 +120,7 @@ def export(
         f", in {report.seconds:.1f} s\n"
     )
     if template is not None:
-        kept = " (kept: edited by you, not overwritten)" if template.status == "kept" else ""
+        status = "kept as you edited it" if template.status == "kept" else template.status
         sys.stdout.write(
-            f"Template {template.path}: {template.status}{kept}. In your single-post template: "
-            f"{template.line}\n"
+            f"Template {template.path}: {status}. In your single-post template: {template.line}\n"
         )

@@ -36,7 +36,7 @@ def save_site_report(intake: Intake, index: Path, echo: Any = None) -> dict[str,
         facts = {**intake.site.report(), **facts}
     if echo is not None:
         for line in facts["rejected"]:
-            echo.print(f"skipped (invalid): {line}", markup=False, highlight=False)
+            echo.print(f"skipped (invalid): {line}", markup=False, highlight=False, soft_wrap=True)
         if intake.site is not None:
             skipped = ", ".join(f"{n} {why}" for why, n in facts["skipped"].items()) or "none"
             echo.print(
@@ -44,6 +44,7 @@ def save_site_report(intake: Intake, index: Path, echo: Any = None) -> dict[str,
                 f"{len(intake.articles)} published posts, skipped: {skipped}",
                 markup=False,
                 highlight=False,
+                soft_wrap=True,
             )
     path = report_path(index)
     path.parent.mkdir(parents=True, exist_ok=True)
