@@ -92,6 +92,11 @@ def _items(path: Path) -> Iterator[Article | InputError]:
         yield from _markdown_dir(path)
     elif path.suffix.lower() in (".jsonl", ".ndjson"):
         yield from _jsonl(path)
+    elif path.suffix.lower() in (".csv", ".tsv") and path.is_file():
+        try:
+            yield from (item for item, _ in loaders.csv_items(path))
+        except InputError as exc:  # not UTF-8
+            yield exc
     else:
         try:
             for article, _, _ in loaders.read_path(path):

@@ -76,6 +76,15 @@ def read_json(path: Path) -> Iterator[Located]:
 
 def read_csv(path: Path) -> Iterator[Located]:
     """A CSV file with a header row; ``tags`` is a ``;``- or ``,``-separated cell."""
+    for item, line in csv_items(path):
+        if isinstance(item, InputError):
+            raise item
+        yield item, str(path), line
+
+
+def csv_items(path: Path) -> Iterator[tuple[Article | InputError, int]]:
+    """Each data row as an article or as the error that rejects it (reading goes on past a bad
+    row; a bad header or malformed CSV ends the file)."""
     text = _decode(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
@@ -84,24 +93,28 @@ def read_csv(path: Path) -> Iterator[Located]:
     reader.fieldnames = header
     for name in ("id", "title"):
         if name not in header:
-            raise InputError(
-                "missing column in the header row", source=str(path), line=1, field=name
-            )
+            yield InputError("missing column in the header row", source=str(path), line=1,
+                             field=name), 1  # fmt: skip
+            return
     try:
         for row in reader:
+            line = reader.line_num
             if None in row:
-                raise InputError(
-                    f"row has {len(header) + len(row[None])} cells, the header has {len(header)}",
-                    source=str(path),
-                    line=reader.line_num,
+                message = (
+                    f"row has {len(header) + len(row[None])} cells, the header has {len(header)}"
                 )
+                yield InputError(message, source=str(path), line=line), line
+                continue
             if not any((value or "").strip() for value in row.values()):
                 continue
             record = {k: (v if v != "" else None) for k, v in row.items()}
-            line = reader.line_num
-            yield article_from_mapping(record, source=str(path), line=line), str(path), line
+            try:
+                yield article_from_mapping(record, source=str(path), line=line), line
+            except InputError as exc:
+                yield exc, line
     except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", source=str(path), line=reader.line_num) from None
+        line = reader.line_num
+        yield InputError(f"malformed CSV: {exc}", source=str(path), line=line), line
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:

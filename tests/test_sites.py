@@ -414,3 +414,17 @@ def test_upsert_and_remove_from_the_site_root(
     removed = runner.invoke(app, ["remove", "posts/1984.md", "--json"])
     assert removed.exit_code == 0, removed.output
     assert json.loads(removed.stdout)["article_count"] == len(HUGO_URLS) - 1
+
+
+def test_csv_reports_every_bad_row(tmp_path: Path) -> None:
+    data = tmp_path / "a.csv"
+    data.write_text(
+        "id,title,published_at\n1,ok,2024-01-01\n2,,2024-01-01\n3,x,31/12/2024\n4,y,z,w\n"
+    )
+    intake = gather([data])
+    assert [a.id for a in intake.articles] == ["1"]
+    assert [(e.line, e.field) for e in intake.rejected] == [
+        (3, "title"),
+        (4, "published_at"),
+        (5, None),
+    ]
