@@ -361,6 +361,19 @@ def recall(found: list[list[Any]], truth: list[list[Any]]) -> float:
     )
 
 
+def run_in_child(command: str, *rest: str) -> Any:
+    """One measurement in this (fresh) process, as asked for by :func:`run_child`."""
+    if command == "build":
+        return child_build(int(rest[0]))
+    if command == "reindex":
+        return child_reindex(int(rest[0]), rest[1])
+    if command == "measure":
+        return child_measure(int(rest[0]), int(rest[1]))
+    if command == "profile":
+        return child_profile(int(rest[0]))
+    return model_updates(int(rest[0]))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -393,18 +406,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         finish()
         return
     if args.child:
-        command, *rest = args.child
-        if command == "build":
-            result: Any = child_build(int(rest[0]))
-        elif command == "reindex":
-            result = child_reindex(int(rest[0]), rest[1])
-        elif command == "measure":
-            result = child_measure(int(rest[0]), int(rest[1]))
-        elif command == "profile":
-            result = child_profile(int(rest[0]))
-        else:
-            result = model_updates(int(rest[0]))
-        print(json.dumps(result))
+        print(json.dumps(run_in_child(*args.child)))
         return
 
     started = time.perf_counter()

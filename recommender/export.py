@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
+from recommender.errors import InputError, PathError, SettingsError
+
 if TYPE_CHECKING:
     from recommender.engine import Engine
 
@@ -127,10 +129,14 @@ class _Writer:
 
     def put(self, path: Path, payload: Any) -> None:
         """Write ``payload`` unless the file already shows a reader the same lists."""
-        if _shows_same(path, payload) or not _write_if_changed(path, _dump(payload)):
-            self.unchanged += 1
-        else:
+        try:
+            changed = not _shows_same(path, payload) and _write_if_changed(path, _dump(payload))
+        except OSError as exc:  # a read-only site folder, a file where a folder should be...
+            raise PathError(path, "write", exc) from None
+        if changed:
             self.written += 1
+        else:
+            self.unchanged += 1
 
     def prune(self, folder: Path, keep: Iterable[str]) -> None:
         """Delete ``*.json`` files in ``folder`` not named in ``keep``, and dead temp files."""
@@ -159,9 +165,9 @@ def export(
     ``options`` are ranking options for this export (as for :meth:`Engine.related`).
     """
     if format not in FORMATS:
-        raise ValueError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
+        raise SettingsError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
     if k < 1:
-        raise ValueError("k must be at least 1")
+        raise SettingsError("k must be at least 1")
     started = time.perf_counter()
     out = Path(out)
     writer = _Writer()
@@ -173,7 +179,11 @@ def export(
         if per_article is not None:
             name = safe_name(article_id) + ".json"
             if name in names:
-                raise ValueError(f"ids {names[name]!r} and {article_id!r} map to one file {name}")
+                raise InputError(
+                    f"ids {names[name]!r} and {article_id!r} map to one file {name}",
+                    source=str(per_article),
+                    field="id",
+                )
             names[name] = article_id
             writer.put(per_article / name, {"id": article_id, "results": items})
         if format != "hugo":

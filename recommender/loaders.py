@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 
 from recommender._toml import tomllib
-from recommender.articles import Article, InputError, article_from_mapping
+from recommender.articles import Article, article_from_mapping
+from recommender.errors import InputError
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 _JEKYLL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
@@ -28,7 +29,10 @@ _JEKYLL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 
 def _decode(path: Path) -> str:
     """The file as text; bytes that are not UTF-8 are an error naming the line."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import recommender
@@ -19,7 +20,7 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def top_level_imports(path: Path) -> set[str]:
+def top_level_imports(path: Path, modules: Collection[str]) -> set[str]:
     """Modules of this package imported at import time (not inside functions or
     ``if TYPE_CHECKING:`` blocks, which cannot form a cycle at run time)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -32,8 +33,10 @@ def top_level_imports(path: Path) -> set[str]:
                 continue
             if isinstance(sub, ast.ImportFrom) and sub.module and sub.level == 0:
                 if sub.module.startswith("recommender"):
-                    found.add(sub.module)
-                    found.update(f"{sub.module}.{a.name}" for a in sub.names)
+                    # `from pkg import submodule` depends on the submodule, not on pkg's names
+                    for alias in sub.names:
+                        full = f"{sub.module}.{alias.name}"
+                        found.add(full if full in modules else sub.module)
             elif isinstance(sub, ast.Import):
                 found.update(a.name for a in sub.names if a.name.startswith("recommender"))
     return found
@@ -44,7 +47,8 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         # importing a.b.c runs a/__init__ and a/b/__init__ first: edges to real modules only
-        graph[name] = {m for m in top_level_imports(path) if m in modules and m != name}
+        found = top_level_imports(path, modules)
+        graph[name] = {m for m in found if m in modules and m != name}
     return graph
 
 

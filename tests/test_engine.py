@@ -76,7 +76,7 @@ def test_related_topics_k_and_never_self(built: Path) -> None:
 def test_exclude_and_options(built: Path) -> None:
     engine = load(built)
     results = engine.related("vote-1", k=2, exclude=["vote-2", "unknown-id"])
-    assert [r.id for r in results][0] == "vote-3"
+    assert results[0].id == "vote-3"
     assert "vote-2" not in [r.id for r in results]
     rec = engine.related(
         "vote-1",

@@ -90,7 +90,7 @@ def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.model
 def test_dense_cosine_on_lee_with_the_real_model(lee) -> None:  # type: ignore[no-untyped-def]
-    from recommender.cli_eval import dense_only
+    from recommender.cli.eval import dense_only
 
     report = evaluate_lee(data=lee, options=dense_only())
     # all-MiniLM-L6-v2 cosine gives about 0.66 on Lee50 (between LSA 0.60 and ESA 0.72).

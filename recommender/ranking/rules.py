@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from recommender.errors import SettingsError
+
 
 @dataclass(frozen=True)
 class Pin:
@@ -73,8 +75,8 @@ class EditorialRules:
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "[rules]") -> EditorialRules:
         """Validate the ``[rules]`` table; errors name the file and key."""
 
-        def fail(key: str, message: str) -> ValueError:
-            return ValueError(f"{where}: '{key}': {message}")
+        def fail(key: str, message: str) -> SettingsError:
+            return SettingsError(f"{where}: '{key}': {message}")
 
         known = {"block", "block_categories", "block_for", "pin", "never_pair"}
         unknown = sorted(set(data) - known)
@@ -105,22 +107,27 @@ class EditorialRules:
             a, b = ids
             block_for.setdefault(a, set()).add(b)
             block_for.setdefault(b, set()).add(a)
-        pins: dict[str, list[Pin]] = {}
-        for n, item in enumerate(_tables(data.get("pin", []), "pin", fail), 1):
-            article, pid, position = item.get("article"), item.get("id"), item.get("position", 1)
-            if not isinstance(article, str):
-                raise fail(f"pin[{n}].article", "expected an article id")
-            if not isinstance(pid, str):
-                raise fail(f"pin[{n}].id", "expected the id to pin")
-            if not isinstance(position, int) or isinstance(position, bool) or position < 1:
-                raise fail(f"pin[{n}].position", "expected a position of 1 or more")
-            pins.setdefault(article, []).append(Pin(pid, position))
         return cls(
             block=block,
             block_categories=block_categories,
             block_for={a: frozenset(ids) for a, ids in block_for.items()},
-            pins={a: tuple(sorted(p, key=lambda pin: pin.position)) for a, p in pins.items()},
+            pins=_pins(data.get("pin", []), fail),
         )
+
+
+def _pins(value: Any, fail: Any) -> dict[str, tuple[Pin, ...]]:
+    """The ``[[rules.pin]]`` tables: pins by article, in position order."""
+    pins: dict[str, list[Pin]] = {}
+    for n, item in enumerate(_tables(value, "pin", fail), 1):
+        article, pid, position = item.get("article"), item.get("id"), item.get("position", 1)
+        if not isinstance(article, str):
+            raise fail(f"pin[{n}].article", "expected an article id")
+        if not isinstance(pid, str):
+            raise fail(f"pin[{n}].id", "expected the id to pin")
+        if not isinstance(position, int) or isinstance(position, bool) or position < 1:
+            raise fail(f"pin[{n}].position", "expected a position of 1 or more")
+        pins.setdefault(article, []).append(Pin(pid, position))
+    return {a: tuple(sorted(p, key=lambda pin: pin.position)) for a, p in pins.items()}
 
 
 def _tables(value: Any, key: str, fail: Any) -> list[Mapping[str, Any]]:

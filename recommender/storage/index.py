@@ -25,6 +25,7 @@ A writer loads with ``writable=True`` (plain read) to change a copy.
 
 from __future__ import annotations
 
+from recommender.errors import SettingsError
 from recommender.storage.flat import FlatIndex
 from recommender.storage.slotted import HNSWIndex, IVFIndex, SlottedIndex
 from recommender.storage.vector_base import INDEX_FILE, TOMBSTONES_FILE, VectorIndex
@@ -62,7 +63,7 @@ def index_class(kind: str) -> type[VectorIndex]:
     try:
         return INDEX_TYPES[kind]
     except KeyError:
-        raise ValueError(
+        raise SettingsError(
             f"unknown index type {kind!r}; known: {', '.join([AUTO, *sorted(INDEX_TYPES)])}"
         ) from None
 

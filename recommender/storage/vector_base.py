@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
+from recommender.errors import SettingsError
+
 INDEX_FILE = "index.faiss"
 TOMBSTONES_FILE = "tombstones.npy"
 
@@ -33,15 +35,21 @@ class VectorIndex(ABC):
         unknown = sorted(set(params) - set(cls.DEFAULTS))
         if unknown:
             known = ", ".join(sorted(cls.DEFAULTS)) or "none"
-            raise ValueError(
+            raise SettingsError(
                 f"unknown {cls.kind} index parameter(s) {', '.join(unknown)}; known: {known}"
             )
         out: dict[str, Any] = {}
         for name, default in cls.DEFAULTS.items():
             value = params.get(name, default)
-            out[name] = type(default)(value)
+            try:
+                out[name] = type(default)(value)
+            except (TypeError, ValueError):
+                kind = "a whole number" if isinstance(default, int) else "a number"
+                raise SettingsError(
+                    f"{cls.kind} index parameter {name} must be {kind}, got {value!r}"
+                ) from None
             if out[name] < 0:
-                raise ValueError(f"{cls.kind} index parameter {name} must be >= 0, got {value}")
+                raise SettingsError(f"{cls.kind} index parameter {name} must be >= 0, got {value}")
         return out
 
     @classmethod

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender._version import __version__
-from recommender.errors import IndexFormatError, IndexLockedError
+from recommender.errors import IndexFormatError, IndexLockedError, PathError
 from recommender.storage.manifest import Manifest
 
 FORMAT_NAME = "recommender-index"
@@ -75,8 +75,11 @@ def writer_lock(index_path: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the index's writer lock; :class:`IndexLockedError` if another process holds it
     for longer than ``wait`` seconds."""
     path = lock_path(index_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # the folder the index goes in is not writable
+        raise PathError(index_path, "write the index", exc) from None
     try:
         deadline = time.monotonic() + max(0.0, wait)
         while True:
@@ -222,6 +225,8 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexFormatError(f"{path} is damaged: {exc}") from None
+    except OSError as exc:
+        raise PathError(path, "read", exc) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise IndexFormatError(f"{path} is not a recommender index manifest")
     version = data.get("format_version")

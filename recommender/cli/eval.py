@@ -3,32 +3,32 @@
     recommender eval lee [--set weight_lexical=0] [--dense] [--model PATH] [--json]
     recommender eval gold --index PATH --gold FILE [-k 10] [--json]
 
-Registered on the main app as a sub-command group; heavy imports stay inside the commands.
+Registered on the main app (``recommender.cli.app``) as a sub-command group; heavy imports
+stay inside the commands.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from recommender.cli import (
+from recommender.cli.common import (
     ConfigOpt,
     IndexOpt,
     JsonOpt,
     SetOpt,
-    _config,
-    _index,
+    check_ranking_options,
     friendly_errors,
+    index_path,
+    load_config,
+    out,
     parse_set,
+    shown,
+    write_json,
 )
 
 eval_app = typer.Typer(
@@ -37,25 +37,6 @@ eval_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def needs_extra(func: F) -> F:
-    """A missing optional dependency is one line naming the extra, not a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from recommender.evaluation import MissingExtraError
-
-        try:
-            return func(*args, **kwargs)
-        except MissingExtraError as exc:
-            sys.stderr.write(f"error: {exc}\n")
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def dense_only() -> dict[str, float]:
@@ -69,13 +50,6 @@ def dense_only() -> dict[str, float]:
     }
 
 
-def _check_options(options: dict[str, Any]) -> None:
-    """Unknown names or bad values fail before any model is loaded."""
-    from recommender.ranking import RankingSettings
-
-    RankingSettings().replace(**options)
-
-
 def _weights(settings: dict[str, Any]) -> str:
     return ", ".join(
         f"{k.removeprefix('weight_')}={v:g}" for k, v in settings.items() if k.startswith("weight_")
@@ -84,7 +58,6 @@ def _weights(settings: dict[str, Any]) -> str:
 
 @eval_app.command("lee")
 @friendly_errors
-@needs_extra
 def lee(
     settings: list[str] | None = SetOpt,
     dense: bool = typer.Option(
@@ -104,16 +77,16 @@ def lee(
     from recommender.evaluation.runs import evaluate_lee
 
     # Precedence: recommender.toml's [ranking] < --dense < --set.
-    cfg = _config(config)
+    cfg = load_config(config)
     options = {
         **(cfg.ranking if cfg is not None else {}),
         **(dense_only() if dense else {}),
         **parse_set(settings),
     }
-    _check_options(options)
+    check_ranking_options(options)
     report = evaluate_lee(model=model, options=options)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        write_json(report.to_dict(), indent=2)
         return
     f = report.figures
     table = Table(title="Lee50: engine pair scores vs mean human ratings", title_justify="left")
@@ -136,7 +109,6 @@ def lee(
 
 @eval_app.command("gold")
 @friendly_errors
-@needs_extra
 def gold(
     index: Path | None = IndexOpt,
     gold_file: Path = typer.Option(..., "--gold", help="Gold JSONL (id, related) or CSV pairs."),
@@ -158,19 +130,19 @@ def gold(
     from recommender.evaluation.runs import evaluate_gold
 
     options = parse_set(settings)
-    _check_options(options)
-    index = _index(index)
-    engine = Engine.load(index, config=_config(config))
+    check_ranking_options(options)
+    index = index_path(index)
+    engine = Engine.load(index, config=load_config(config))
     try:
         gold_set = load_gold(gold_file, known_ids=engine)
         report = evaluate_gold(engine, gold_set, k, near_duplicate=near_duplicate, **options)
     finally:
         engine.close()
     if as_json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        write_json(report.to_dict(), indent=2)
         return
     table = Table(
-        title=f"Gold set {gold_file} ({report.sources} sources) on {index}",
+        title=f"Gold set {shown(gold_file)} ({report.sources} sources) on {shown(index)}",
         title_justify="left",
         show_header=False,
     )

@@ -1,37 +1,28 @@
-"""CLI commands that deliver recommendations to sites: ``serve`` (HTTP API + widget) and
-``export`` (static files). Registered on the main app in ``recommender/cli.py``.
-"""
+"""Commands that deliver recommendations to sites: ``serve`` (HTTP API + widget) and
+``export`` (static files)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import typer
 
+from recommender.cli.common import (
+    IndexOpt,
+    config_path,
+    friendly_errors,
+    index_path,
+    load_config,
+    write_json,
+)
+
 SERVE_EXTRA = "the HTTP server needs the 'serve' extra: pip install 'recommender[serve]'"
-DEFAULT_CONFIG = Path("recommender.toml")
 
 
-def _config_path(path: Path | None) -> Path | None:
-    """As the other commands: --config, else ./recommender.toml when there is one."""
-    if path is None and DEFAULT_CONFIG.exists():
-        return DEFAULT_CONFIG
-    return path
-
-
-IndexHelp = "Index folder (default: .recommender/index at a site root, else indexes/default)."
-
-
-def _index(index: Path | None) -> Path:
-    from recommender.sites import default_index
-
-    return index if index is not None else default_index()
-
-
+@friendly_errors
 def serve(
-    index: Path | None = typer.Option(None, "--index", "-i", help=IndexHelp),
+    index: Path | None = IndexOpt,
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -53,8 +44,8 @@ def serve(
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
         raise
-    index = _index(index)
-    app = create_app(index, config=_config_path(config))
+    index = index_path(index)
+    app = create_app(index, config=config_path(config))
     engine = app.state.holder.get().engine
     sys.stderr.write(
         f"Serving {index} (version {engine.manifest.version_id}, {len(engine)} articles)"
@@ -63,8 +54,9 @@ def serve(
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
 
 
+@friendly_errors
 def export(
-    index: Path | None = typer.Option(None, "--index", "-i", help=IndexHelp),
+    index: Path | None = IndexOpt,
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write into (e.g. the site)."),
     format: str | None = typer.Option(
         None,
@@ -81,22 +73,24 @@ def export(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout)."""
-    from recommender.config import load_config
+    """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout).
+
+    Into a Hugo or Jekyll site root: the site's format and index by default, and the partial
+    or include the template needs, written when absent (never over an edited copy)."""
     from recommender.engine import Engine
+    from recommender.errors import SettingsError
     from recommender.export import FORMATS
     from recommender.export import export as run_export
-    from recommender.sites import detect
+    from recommender.sites import detect, site_index
     from recommender.sites.templates import install
 
     site = detect(out)
     format = format or (site.generator if site else "json")
     if format not in FORMATS:
-        raise ValueError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
-    config = _config_path(config)
-    if index is None and site is not None and (out / ".recommender" / "index").exists():
-        index = out / ".recommender" / "index"
-    engine = Engine.load(_index(index), config=load_config(config) if config else None)
+        raise SettingsError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
+    if index is None and site is not None and site_index(out).exists():
+        index = site_index(out)
+    engine = Engine.load(index_path(index), config=load_config(config))
     report = run_export(engine, out, format=format, k=k)
     template = install(out, format) if site is not None and format == site.generator else None
     if as_json:
@@ -112,7 +106,7 @@ def export(
         if template is not None:
             summary["template"] = {"path": str(template.path), "status": template.status}
             summary["template_line"] = template.line
-        sys.stdout.write(json.dumps(summary) + "\n")
+        write_json(summary)
         return
     sys.stdout.write(
         f"Exported {report.articles} articles ({report.format}) to {report.out}: "
@@ -124,3 +118,8 @@ def export(
         sys.stdout.write(
             f"Template {template.path}: {status}. In your single-post template: {template.line}\n"
         )
+
+
+def register(app: typer.Typer) -> None:
+    for command in (serve, export):
+        app.command()(command)

@@ -1,0 +1,202 @@
+"""Commands that write an index: ``build``, ``upsert``, ``remove`` and ``reindex``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from recommender.cli.common import (
+    ConfigOpt,
+    IndexOpt,
+    JsonOpt,
+    WaitOpt,
+    err,
+    friendly_errors,
+    index_path,
+    load_config,
+    out,
+    parse_set,
+    print_build_summary,
+    shown,
+    write_json,
+)
+
+if TYPE_CHECKING:
+    from recommender.engine import UpdateReport
+
+InputsArg = typer.Argument(
+    ..., help="A Hugo or Jekyll site root, or JSONL, CSV, JSON or Markdown files/folders."
+)
+
+
+def print_update(verb: str, report: UpdateReport) -> None:
+    if report.version_path is None:
+        out.print(
+            f"Nothing to change in {shown(report.index_path)}: it stays at generation "
+            f"{report.generation} ({report.article_count} articles)."
+        )
+        return
+    out.print(
+        f"[bold]{verb}[/bold] {shown(report.index_path)}: {report.read} read, {report.new} new, "
+        f"{report.changed} changed, {report.unchanged} unchanged, {report.removed} removed, "
+        f"{report.embedded} embedded ({report.cached} from the cache), in {report.seconds:.1f} s; "
+        f"now {report.article_count} articles, generation {report.generation} "
+        f"({report.index.summary()})"
+    )
+
+
+@friendly_errors
+def build(
+    inputs: list[Path] = InputsArg,
+    index: Path | None = IndexOpt,
+    model: str | None = typer.Option(
+        None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again."),
+    index_type: str = typer.Option(
+        "auto",
+        "--index-type",
+        help="auto (exact up to --exact-max articles, hnsw above), flat-ip, hnsw or ivf.",
+    ),
+    index_params: list[str] | None = typer.Option(
+        None,
+        "--index-param",
+        metavar="NAME=VALUE",
+        help="Vector index parameter, e.g. --index-param M=32 --index-param ef_search=128.",
+    ),
+    exact_max: int | None = typer.Option(
+        None,
+        "--exact-max",
+        min=0,
+        help="Largest index that 'auto' keeps exact (default 50000).",
+    ),
+    config: Path | None = ConfigOpt,
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Build from the valid inputs and list the rejected ones."
+    ),
+) -> None:
+    """Read articles, embed them, and write an index (atomically replacing the old one).
+
+    The config's [ranking] and [rules] are stored with the index as its defaults. Given a Hugo
+    or Jekyll site root, reads the site as its generator does (published posts, their URLs) and
+    keeps the index in SITE_ROOT/.recommender/index. Every rejected input is reported at once,
+    and nothing is written unless --skip-invalid.
+    """
+    from recommender.engine import Engine
+    from recommender.sitebuild import gather_for_build, save_site_report
+    from recommender.storage.index import DEFAULT_EXACT_MAX
+
+    intake, articles, index = gather_for_build(inputs, index, skip_invalid=skip_invalid)
+    report = Engine.build(
+        articles,
+        index,
+        model=model,
+        cache=not no_cache,
+        config=load_config(config),
+        index_type=index_type,
+        index_params=parse_set(index_params, what="--index-param"),
+        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
+        lock_wait=wait,
+    )
+    if not as_json:
+        save_site_report(intake, index, echo=err)
+        print_build_summary(report, to=out)
+        return
+    write_json({**report.to_dict(), **save_site_report(intake, index)})
+
+
+@friendly_errors
+def upsert(
+    inputs: list[Path] = InputsArg,
+    index: Path | None = IndexOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add new articles and replace changed ones (same id) in an existing index.
+
+    Only new or changed texts are embedded; everything else is taken from the current version.
+    The new version replaces the old one atomically.
+    """
+    from recommender.engine import Engine
+    from recommender.sitebuild import gather_for_build
+
+    _, articles, index = gather_for_build(inputs, index, skip_invalid=False)
+    report = Engine.upsert(articles, index, cache=not no_cache, lock_wait=wait)
+    if as_json:
+        write_json(report.to_dict())
+    else:
+        print_update("Upserted", report)
+
+
+@friendly_errors
+def remove(
+    article_ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids to remove."),
+    index: Path | None = IndexOpt,
+    missing_ok: bool = typer.Option(
+        False, "--missing-ok", help="Skip ids that are not in the index (warn) instead of failing."
+    ),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Remove articles by id: they vanish from every list in the new version.
+
+    An unknown id is an error that names it, and nothing is removed (unless --missing-ok).
+    """
+    from recommender.engine import Engine
+
+    report = Engine.remove(article_ids, index_path(index), missing_ok=missing_ok, lock_wait=wait)
+    if report.not_found:
+        err.print(f"warning: {report.not_found} of the ids given were not in the index")
+    if as_json:
+        write_json(report.to_dict())
+    else:
+        print_update("Removed from", report)
+
+
+@friendly_errors
+def reindex(
+    index: Path | None = IndexOpt,
+    index_type: str = typer.Option(
+        "auto", "--index-type", help="auto (by size), flat-ip, hnsw or ivf."
+    ),
+    index_params: list[str] | None = typer.Option(
+        None, "--index-param", metavar="NAME=VALUE", help="Vector index parameter (repeatable)."
+    ),
+    exact_max: int | None = typer.Option(
+        None,
+        "--exact-max",
+        min=0,
+        help="Largest index that 'auto' keeps exact (default 50000).",
+    ),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rebuild only the vector index (another type or parameters); nothing is embedded."""
+    from recommender.engine import Engine
+    from recommender.storage.index import DEFAULT_EXACT_MAX
+
+    report = Engine.reindex(
+        index_path(index),
+        index_type=index_type,
+        index_params=parse_set(index_params, what="--index-param"),
+        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
+        lock_wait=wait,
+    )
+    if as_json:
+        write_json(report.to_dict())
+    else:
+        out.print(
+            f"[bold]Reindexed[/bold] {shown(report.index_path)}: {report.article_count} articles,"
+            f" {report.index.summary()}, generation {report.generation}, "
+            f"in {report.seconds:.1f} s"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    for command in (build, upsert, remove, reindex):
+        app.command()(command)
