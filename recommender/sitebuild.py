@@ -1,5 +1,5 @@
 """The CLI's side of a build: where the index goes, what was skipped, and the report kept
-beside the index (``<index>.site.json``) that ``info`` shows."""
+beside the index (``<index>.build.json``) that ``info`` shows."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def gather_for_build(
 
 
 def report_path(index: Path) -> Path:
-    return index.parent / f"{index.name}.site.json"
+    return index.parent / f"{index.name}.build.json"
 
 
 def save_site_report(intake: Intake, index: Path, echo: Any = None) -> dict[str, Any]:
@@ -54,11 +54,16 @@ def save_site_report(intake: Intake, index: Path, echo: Any = None) -> dict[str,
     return {"site": facts} if intake.site is not None else {"skipped_invalid": facts["rejected"]}
 
 
-def load_site_report(index: Path) -> dict[str, Any] | None:
-    """The facts ``info`` shows about the last build's site: generator, counts, skips."""
+def load_site_report(index: Path) -> dict[str, Any]:
+    """What ``info`` adds about the last build: ``{"site": ...}`` (generator, counts, skips) for
+    a site, ``{"skipped_invalid": [...]}`` for other inputs built with --skip-invalid."""
     try:
         facts = json.loads(report_path(index).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return {}
+    if not isinstance(facts, dict):
+        return {}
     facts.pop("skipped_files", None)
-    return facts if isinstance(facts, dict) else None
+    if "generator" in facts:
+        return {"site": facts}
+    return {"skipped_invalid": facts["rejected"]} if facts.get("rejected") else {}

@@ -428,3 +428,17 @@ def test_csv_reports_every_bad_row(tmp_path: Path) -> None:
         (4, "published_at"),
         (5, None),
     ]
+
+
+def test_skip_invalid_plain_inputs_are_listed_by_info(tmp_path: Path) -> None:
+    data = tmp_path / "a.jsonl"
+    data.write_text('{"id": "1", "title": "ok one"}\n{"id": "2"}\n{"id": "3", "title": "ok"}\n')
+    index = tmp_path / "indexes" / "x"
+    failed = runner.invoke(app, ["build", str(data), "--index", str(index)])
+    assert failed.exit_code == 1 and f"{data}:2: field 'title'" in failed.output
+    assert not index.exists()
+    built = runner.invoke(app, ["build", str(data), "--index", str(index), "--skip-invalid"])
+    assert built.exit_code == 0, built.output
+    assert f"skipped (invalid): {data}:2" in built.output
+    facts = json.loads(runner.invoke(app, ["info", "--index", str(index), "--json"]).stdout)
+    assert facts["article_count"] == 2 and len(facts["skipped_invalid"]) == 1

@@ -161,9 +161,7 @@ def info(
     index = index_path(index)
     engine = load_engine(index, config=load_config(config))
     facts = engine.info().to_dict()
-    site = load_site_report(index)
-    if site:
-        facts["site"] = site
+    facts.update(load_site_report(index))
     if as_json:
         write_json(facts, indent=2)
         return
