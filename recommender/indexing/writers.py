@@ -26,7 +26,7 @@ import numpy as np
 
 from recommender.articles import Article
 from recommender.encoder import Encoder, LazyEncoder
-from recommender.errors import InputError, ModelMismatchError, UnknownArticleError
+from recommender.errors import InputError, ModelMismatchError, SettingsError, UnknownArticleError
 from recommender.indexing.plan import plan_upsert
 from recommender.indexing.reports import BuildReport, Counts, UpdateReport
 from recommender.indexing.version import (
@@ -70,7 +70,7 @@ def build(
     check_unique(articles)
     requested, index_params, exact_max = index_choice
     if exact_max < 0:
-        raise ValueError(f"exact_max must be >= 0, got {exact_max}")
+        raise SettingsError(f"exact_max must be >= 0, got {exact_max}")
     kind = choose_index_type(requested, len(articles), exact_max)
     params = index_class(kind).resolve_params(index_params)  # bad names fail before embedding
     settings, rules = defaults or (RankingSettings(), EditorialRules())

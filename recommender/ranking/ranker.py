@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from recommender.articles import Article
+from recommender.errors import SettingsError
 from recommender.ranking import RankingSettings
 from recommender.ranking.dedupe import copy_matrix, is_copy
 from recommender.ranking.filters import FilterSource, hard_mask, soft_mask
@@ -200,7 +201,7 @@ class Ranker:
         first_hits: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[Ranked]:
         if k < 1:
-            raise ValueError("k must be at least 1")
+            raise SettingsError("k must be at least 1")
         now = dt.datetime.now(dt.timezone.utc).timestamp() if now is None else now
         cols = self.columns
         n = len(cols.ids)

@@ -14,8 +14,8 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 
-from recommender.encoder import ModelNotFoundError
-from recommender.engine import Engine, UnknownArticleError
+from recommender.engine import Engine
+from recommender.errors import ModelNotFoundError, RecommenderError, UnknownArticleError
 from recommender.options import parse_query, query_schemas, split_list
 from recommender.ranking import RankingSettings
 from recommender.server.httputil import etag, json_response, not_modified
@@ -62,7 +62,7 @@ def parse_options(request: Request, engine: Engine) -> dict[str, Any]:
     try:
         parsed = parse_query(RankingSettings, params, reserved=RESERVED)
         engine.settings.replace(**parsed)  # validates ranges and combinations
-    except (TypeError, ValueError) as exc:  # SettingsError names the parameter
+    except RecommenderError as exc:  # SettingsError names the parameter
         raise HTTPException(422, str(exc)) from None
     return parsed
 
@@ -107,7 +107,7 @@ def related(
         results = engine.related(article_id, k=k, exclude=excluded, **parsed)
     except UnknownArticleError as exc:
         raise HTTPException(404, str(exc)) from None
-    except ValueError as exc:
+    except RecommenderError as exc:  # a user's mistake; anything else is a bug (500)
         raise HTTPException(422, str(exc)) from None
     return json_response({"id": article_id, "results": [r.to_dict() for r in results]}, headers)
 
@@ -133,7 +133,7 @@ def related_draft(
             results = engine.query(article, k=k, exclude=list(split_list(exclude)), **parsed)
     except ModelNotFoundError as exc:
         raise HTTPException(503, f"draft queries need the index's model: {exc}") from None
-    except ValueError as exc:  # InputError included: names the field at fault
+    except RecommenderError as exc:  # InputError included: names the field at fault
         raise HTTPException(422, str(exc)) from None
     return json_response(
         {"id": None, "results": [r.to_dict() for r in results]}, {"Cache-Control": "no-store"}
