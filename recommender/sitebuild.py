@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender.articles import Article
+from recommender.errors import PathError
 from recommender.intake import Intake, accept, gather
 from recommender.sites import default_index, site_index
 
@@ -47,10 +48,13 @@ def save_site_report(intake: Intake, index: Path, echo: Any = None) -> dict[str,
                 soft_wrap=True,
             )
     path = report_path(index)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise PathError(path, "write", exc) from None
     return {"site": facts} if intake.site is not None else {"skipped_invalid": facts["rejected"]}
 
 

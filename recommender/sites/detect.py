@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from recommender._toml import tomllib
-from recommender.errors import ConfigError
+from recommender.errors import ConfigError, PathError
 from recommender.sites.base import Site, SiteRead
 from recommender.sites.frontmatter import lower_keys
 
@@ -23,7 +23,12 @@ DEFAULT_INDEX = Path("indexes/default")
 
 
 def _load(path: Path) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the site configuration is not UTF-8 text") from None
+    except OSError as exc:
+        raise PathError(path, "read", exc) from None
     try:
         if path.suffix == ".toml":
             data: Any = tomllib.loads(text)

@@ -232,6 +232,9 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
         except UnicodeDecodeError:
             rejected.append(InputError("not UTF-8 text", source=source, line=1))
             continue
+        except OSError as exc:
+            rejected.append(InputError(f"cannot read: {exc.strerror}", source=source))
+            continue
         except InputError as exc:
             if exc.source is None:
                 exc = InputError(exc.message, source=source, line=_line(text, exc), field=exc.field)

@@ -230,6 +230,9 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
         except UnicodeDecodeError:
             rejected.append(InputError("not UTF-8 text", source=source, line=1))
             continue
+        except OSError as exc:
+            rejected.append(InputError(f"cannot read: {exc.strerror}", source=source))
+            continue
         except InputError as exc:
             line = frontmatter.field_line(text, exc.field) if exc.field else exc.line
             rejected.append(InputError(exc.message, source=source, line=line, field=exc.field))

@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from recommender.errors import PathError
+
 HUGO_PATH = Path("layouts/partials/recommender/related.html")
 HUGO_LINE = '{{ partial "recommender/related.html" . }}'
 JEKYLL_PATH = Path("_includes/recommender/related.html")
@@ -110,12 +112,19 @@ def _digest(data: bytes) -> str:
 
 
 def install(root: str | Path, generator: str) -> TemplateResult:
+    """See :func:`_install`; a file that cannot be read or written is a :class:`PathError`."""
+    try:
+        return _install(Path(root), generator)
+    except OSError as exc:
+        raise PathError(exc.filename or root, "write the template into", exc) from None
+
+
+def _install(root: Path, generator: str) -> TemplateResult:
     """Write the generator's partial/include under ``root`` unless an edited copy is there.
 
     A file we wrote (its hash is in ``.recommender/templates.json``) is brought up to date; a
     file someone changed, or wrote themselves, is left exactly as it is.
     """
-    root = Path(root)
     rel, text, line = TEMPLATES[generator]
     target = root / rel
     record_path = root / RECORD
