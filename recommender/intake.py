@@ -30,8 +30,8 @@ class RejectedInputError(InputError):
 
     def __str__(self) -> str:
         count = len(self.rejected)
-        if count == 1:
-            return f"{self.rejected[0]} (nothing was built; the index is untouched)"
+        if count == 1:  # the one-line error of a single bad input, as it always was
+            return str(self.rejected[0])
         lines = [
             f"{count} input{'s' if count != 1 else ''} rejected; nothing was built and the index"
             " is untouched (fix them, or build from the rest with --skip-invalid):"
