@@ -350,3 +350,25 @@ def test_jekyll_front_matter_defaults_as_jekyll_applies_them(tmp_path: Path) -> 
     assert ours["space/_posts/2024-08-12-meteor-shower.md"] == "/blog/astro/meteor-shower/"
     assert "_guides/tyre-pressure.md" not in ours
     assert published_paths(run_generator("jekyll", root)) == ours
+
+
+def test_hugo_cascade_as_hugo_applies_it(tmp_path: Path) -> None:
+    root = Path(shutil.copytree(FIXTURES / "hugo-blog", tmp_path / "site"))
+    (root / "content" / "notes" / "_index.md").write_text(
+        "---\ntitle: Notes\ncascade:\n"
+        "  - build: {render: never}\n    _target: {path: /notes/chain-care}\n"
+        "  - draft: true\n    _target: {path: /notes/winter-*}\n"
+        "  - slug: cascaded\n    _target: {kind: page, path: /notes/2024-07-04-summer-ride}\n"
+        "  - tags: [for-the-section-only]\n    _target: {kind: section}\n"
+        "---\n"
+    )
+    (root / "layouts" / "_default" / "single.html").write_text(
+        "PAGE {{ .File.Path }} => {{ .RelPermalink }}\n"
+    )
+    read = gather([root])
+    ours = {a.id: a.url for a in accept(read)}
+    assert ours["notes/2024-07-04-summer-ride.md"] == "/news/notes/cascaded/"
+    assert not {"notes/chain-care.md", "notes/Winter Riding.md"} & set(ours)
+    assert all("for-the-section-only" not in a.tags for a in read.articles)
+    hugo = published_paths(run_generator("hugo", root))
+    assert ours == {k: v for k, v in hugo.items() if k != "about.md"}

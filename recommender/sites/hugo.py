@@ -202,6 +202,54 @@ def _content_files(content: Path) -> list[tuple[Path, bool]]:
     return files
 
 
+def _cascades(content: Path) -> dict[Path, list[dict[str, Any]]]:
+    """Folder -> the ``cascade`` entries of its ``_index.md`` (a list page's bad front matter is
+    Hugo's to report: it is not an article)."""
+    found: dict[Path, list[dict[str, Any]]] = {}
+    for index in content.rglob("_index.*"):
+        if index.suffix.lower() not in MARKDOWN:
+            continue
+        try:
+            meta, _, _ = frontmatter.split(index.read_text(encoding="utf-8"), str(index))
+        except (InputError, OSError, UnicodeDecodeError):
+            continue
+        cascade = meta.get("cascade")
+        entries = cascade if isinstance(cascade, list) else [cascade]
+        found[index.parent] = [e for e in entries if isinstance(e, dict)]
+    return found
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """Hugo's path glob: ``**`` any path, ``*`` within a segment, ``?`` one character."""
+    parts = re.split(r"(\*\*|\*|\?)", pattern.lower())
+    wild = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(wild.get(p, re.escape(p)) for p in parts) + "$")
+
+
+def with_cascade(
+    meta: dict[str, Any], path: Path, content: Path, cascades: dict[Path, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """The page's front matter with what the sections above it cascade (its own keys win, the
+    nearest section next), each entry limited by its ``_target`` kind and path."""
+    merged = dict(meta)
+    rel = path.relative_to(content)
+    names = list(rel.parts[:-1]) if path.stem == "index" else [*rel.parts[:-1], path.stem]
+    logical = "/" + "/".join(urlize(name) for name in names)  # Hugo's .Path
+    for folder in path.parents:
+        for entry in cascades.get(folder, []):
+            target = entry.get("_target") or entry.get("target") or {}
+            if str(target.get("kind", "page")).lower() != "page":
+                continue
+            if target.get("path") and not _glob(str(target["path"])).match(logical):
+                continue
+            for key, value in entry.items():
+                if key not in ("_target", "target"):
+                    merged.setdefault(key, value)
+        if folder == content:
+            break
+    return merged
+
+
 def _main_sections(config: dict[str, Any]) -> set[str] | None:
     params = config.get("params") if isinstance(config.get("params"), dict) else {}
     sections = params.get("mainsections") if params else None
@@ -222,13 +270,14 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
     base = base_path(config.get("baseurl"))
     main = _main_sections(config)
     articles, skipped, rejected, sources = [], [], [], {}
+    cascades = _cascades(content)
     for path, is_bundle in _content_files(content):
         rel = path.relative_to(content).as_posix()
         source = str(path)
         try:
             text = path.read_text(encoding="utf-8")
             meta, body, _ = frontmatter.split(text, source)
-            page = _Page(rel, meta, is_bundle, config)
+            page = _Page(rel, with_cascade(meta, path, content, cascades), is_bundle, config)
         except UnicodeDecodeError:
             rejected.append(InputError("not UTF-8 text", source=source, line=1))
             continue
