@@ -214,6 +214,7 @@ JEKYLL_URLS = {
     "_posts/2024-04-01-sourdough-starter.md": "/blog/baking/2024/04/01/sourdough-starter/",
     "_posts/2024-04-15-rye-bread.md": "/blog/bread/rye-bread.html",
     "_posts/2024-05-01-old-racer.md": "/blog/cycling/2024/05/01/old-racer/",
+    "_posts/2024-06-25-puncture.md": "/blog/2024/06/25/Roadside-Puncture-Fix/",
     "_posts/bike-notes/2024-06-20-saddle-height.md": "/blog/2024/06/20/saddle-height/",
     "space/_posts/2024-08-12-meteor-shower.md": "/blog/space/2024/08/12/meteor-shower/",
 }
