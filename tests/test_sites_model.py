@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 TOPICS = {  # words of each fixture topic, to check that lists stay on topic
     "sky": ("comet", "telescope", "meteor"),
     "bread": ("sourdough", "rye", "bread"),
-    "bike": ("chain", "tyre", "bicycle", "ride", "1984", "racer", "saddle", "riding"),
+    "bike": ("chain", "tyre", "bicycle", "ride", "1984", "racer", "saddle", "riding", "puncture"),
 }
 
 
