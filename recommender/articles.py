@@ -73,6 +73,7 @@ def parse_datetime(value: Any) -> dt.datetime:
 
 
 _TAG_SPLIT = re.compile(r"[;,]")
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def parse_tags(value: Any) -> tuple[str, ...]:
@@ -103,7 +104,17 @@ def _optional_str(value: Any, name: str) -> str | None:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {type(value).__name__}")
     value = value.strip()
+    if name == "url":
+        _check_scheme(value)
     return value or None
+
+
+def _check_scheme(url: str | None) -> None:
+    """A javascript: or data: link in a read-more box would run in the reader's browser."""
+    if url and _SCHEME.match(url):
+        scheme = url.partition(":")[0].lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"scheme {scheme!r} not allowed: use http(s) or a site-relative path")
 
 
 def article_from_mapping(

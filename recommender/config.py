@@ -44,14 +44,20 @@ class ServeSettings:
     """BLAS / OpenMP threads per request (0: the libraries' defaults). Requests run in
     parallel, each with one small query, where thread pools only add hand-off costs: on 2 busy
     cores a read-more list over 10k articles took 48 ms with 2 threads, 5 ms with 1."""
+    write_token: str | None = field(default=None, repr=False)
+    """Bearer token of the publish API (PUT/POST/DELETE /articles); the environment variable
+    RECOMMENDER_WRITE_TOKEN overrides it. None: every write is refused (403)."""
+    max_write_body_bytes: int = 8 * 1024 * 1024
+    """Largest body of a publish request (a batch of articles), at least 1."""
 
     def __post_init__(self) -> None:
         coerce_fields(self)  # a TOML string for cors_origins becomes a one-origin tuple
         for name in ("cache_max_age", "reload_interval", "compute_threads"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
-        if self.max_body_bytes < 1:
-            raise SettingsError(f"max_body_bytes must be at least 1, got {self.max_body_bytes}")
+        for name in ("max_body_bytes", "max_write_body_bytes"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServeSettings:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from recommender import loaders
 from recommender.articles import Article, article_from_mapping
 from recommender.errors import InputError
 from recommender.sites import SiteRead, detect, read_site
+from recommender.sources import ReadOptions
+from recommender.sources.common import Skips, is_url
+from recommender.sources.detect import detect_format, read_one
 
 SHOWN = 50  # rejected inputs listed in one error message
 
@@ -49,6 +52,15 @@ class Intake:
     articles: tuple[Article, ...]
     rejected: tuple[InputError, ...]
     site: SiteRead | None = None
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # per input, by reason
+
+    def skipped_summary(self) -> list[str]:
+        """One line per input of what was left out on purpose (``feed.xml: 2 draft post``)."""
+        counts = self.skipped  # a site's skips are in its own report (sitebuild)
+        return [
+            f"{source}: " + ", ".join(f"{n} {reason}" for reason, n in sorted(c.items()))
+            for source, c in counts.items()
+        ]
 
 
 def _markdown_dir(root: Path) -> Iterator[Article | InputError]:
@@ -87,55 +99,75 @@ def _jsonl(path: Path) -> Iterator[Article | InputError]:
             yield exc
 
 
-def _items(path: Path) -> Iterator[Article | InputError]:
-    if path.is_dir():
+def _items(raw: str | Path, options: ReadOptions, skips: Skips) -> Iterator[Article | InputError]:
+    """One input's articles and rejections: item by item for Markdown folders, JSONL and CSV;
+    the first error of the input for the other formats (feeds, WXR, HTML, URLs)."""
+    local = not (isinstance(raw, str) and is_url(raw))
+    path = Path(raw)
+    try:
+        fmt = (options.format or detect_format(path)) if local else None
+    except InputError as exc:
+        yield exc
+        return
+    if fmt == "markdown" and path.is_dir():
         yield from _markdown_dir(path)
-    elif path.suffix.lower() in (".jsonl", ".ndjson"):
+    elif fmt == "jsonl" and path.is_file():
         yield from _jsonl(path)
-    elif path.suffix.lower() in (".csv", ".tsv") and path.is_file():
+    elif fmt == "csv" and path.is_file():
         try:
             yield from (item for item, _ in loaders.csv_items(path))
         except InputError as exc:  # not UTF-8
             yield exc
     else:
         try:
-            for article, _, _ in loaders.read_path(path):
+            for article, _, _ in read_one(raw, options, skips):
                 yield article
         except InputError as exc:
             yield exc
 
 
-def gather(paths: Sequence[str | Path], *, now: dt.datetime | None = None) -> Intake:
+def gather(
+    paths: Sequence[str | Path],
+    *,
+    now: dt.datetime | None = None,
+    read: ReadOptions | None = None,
+) -> Intake:
     """Read every input, collecting all rejections (duplicate ids and empty inputs included)."""
     if not paths:
         raise InputError("no input files given")
-    if len(paths) == 1 and (site := detect(paths[0])) is not None:
-        read = read_site(site, now)
-        if not read.articles and not read.rejected:
+    read = read or ReadOptions()
+    if len(paths) == 1 and read.format is None and (site := detect(paths[0])) is not None:
+        found = read_site(site, now)
+        if not found.articles and not found.rejected:
             raise InputError(
                 f"no published posts found in this {site.generator} site", source=str(site.root)
             )
-        return Intake(read.articles, read.rejected, read)
+        return Intake(found.articles, found.rejected, found)
     articles: list[Article] = []
     rejected: list[InputError] = []
     seen: dict[str, str] = {}
+    skips = Skips()
     for raw in paths:
-        path = Path(raw)
-        count = 0
-        for item in _items(path):
+        name = raw if isinstance(raw, str) and is_url(raw) else str(Path(raw))
+        count = errors = 0
+        for item in _items(raw, read, skips):
             if isinstance(item, InputError):
                 rejected.append(item)
+                errors += 1
                 continue
             count += 1
             if item.id in seen:
                 message = f"duplicate id {item.id!r} (first seen in {seen[item.id]})"
-                rejected.append(InputError(message, source=str(path), field="id"))
+                rejected.append(InputError(message, source=name, field="id"))
                 continue
-            seen[item.id] = str(path)
+            seen[item.id] = name
             articles.append(item)
-        if count == 0 and not any(e.source and e.source.startswith(str(path)) for e in rejected):
-            rejected.append(InputError("no articles found (empty input)", source=str(path)))
-    return Intake(tuple(articles), tuple(rejected))
+        if count == 0 and errors == 0:
+            skipped = sum(sum(c.values()) for s, c in skips.counts.items() if s.startswith(name))
+            detail = f" ({skipped} items skipped: not published or not articles)" if skipped else ""
+            rejected.append(InputError(f"no articles found (empty input){detail}", source=name))
+    counts = {source: dict(c) for source, c in skips.counts.items()}
+    return Intake(tuple(articles), tuple(rejected), skipped=counts)
 
 
 def accept(intake: Intake, *, skip_invalid: bool = False) -> tuple[Article, ...]:

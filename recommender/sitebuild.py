@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,19 @@ from recommender.articles import Article
 from recommender.errors import PathError
 from recommender.intake import Intake, accept, gather
 from recommender.sites import default_index, site_index
+from recommender.sources import ReadOptions
 
 
 def gather_for_build(
-    inputs: list[Path], index: Path | None, *, skip_invalid: bool
+    inputs: Sequence[str | Path],
+    index: Path | None,
+    *,
+    skip_invalid: bool,
+    read: ReadOptions | None = None,
 ) -> tuple[Intake, tuple[Article, ...], Path]:
     """(what was read, the articles to index, the index path). A site root's index defaults to
     ``SITE_ROOT/.recommender/index``, a folder neither Hugo nor Jekyll publishes."""
-    intake = gather(inputs)
+    intake = gather(inputs, read=read)
     articles = accept(intake, skip_invalid=skip_invalid)
     if index is None:
         index = site_index(intake.site.site.root) if intake.site else default_index()

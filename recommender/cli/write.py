@@ -24,11 +24,43 @@ from recommender.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from recommender.articles import Article
     from recommender.engine import UpdateReport
+    from recommender.intake import Intake
 
 InputsArg = typer.Argument(
-    ..., help="A Hugo or Jekyll site root, or JSONL, CSV, JSON or Markdown files/folders."
+    ...,
+    help="A Hugo or Jekyll site root, or files, folders or URLs: JSONL, JSON, CSV, Markdown,"
+    " WordPress export (WXR), RSS/Atom feed, HTML pages or sitemap.xml (the format is detected"
+    " from the content).",
 )
+FormatOpt = typer.Option(
+    None,
+    "--format",
+    "-f",
+    help="Read every input as: jsonl, json, csv, markdown, wxr, feed, html or sitemap.",
+)
+PagesOpt = typer.Option(
+    False, "--include-pages", help="WordPress export: index published pages too, not only posts."
+)
+
+
+def read_inputs(
+    inputs: list[str],
+    index: Path | None,
+    options: tuple[str | None, bool],
+    skip_invalid: bool = False,
+) -> tuple[Intake, tuple[Article, ...], Path]:
+    """Every input read with one contract (a site root as its generator reads it): the intake,
+    the articles to index, and the index path; what was skipped on purpose is said on stderr."""
+    from recommender.sitebuild import gather_for_build
+    from recommender.sources import ReadOptions
+
+    read = ReadOptions(format=options[0], include_pages=options[1])
+    intake, articles, index = gather_for_build(inputs, index, skip_invalid=skip_invalid, read=read)
+    for line in intake.skipped_summary():
+        err.print(f"Skipped {shown(line)}", highlight=False, soft_wrap=True)
+    return intake, articles, index
 
 
 def print_update(verb: str, report: UpdateReport) -> None:
@@ -49,8 +81,10 @@ def print_update(verb: str, report: UpdateReport) -> None:
 
 @friendly_errors
 def build(
-    inputs: list[Path] = InputsArg,
+    inputs: list[str] = InputsArg,
     index: Path | None = IndexOpt,
+    input_format: str | None = FormatOpt,
+    include_pages: bool = PagesOpt,
     model: str | None = typer.Option(
         None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
     ),
@@ -87,10 +121,12 @@ def build(
     and nothing is written unless --skip-invalid.
     """
     from recommender.engine import Engine
-    from recommender.sitebuild import gather_for_build, save_site_report
+    from recommender.sitebuild import save_site_report
     from recommender.storage.index import DEFAULT_EXACT_MAX
 
-    intake, articles, index = gather_for_build(inputs, index, skip_invalid=skip_invalid)
+    intake, articles, index = read_inputs(
+        inputs, index, (input_format, include_pages), skip_invalid=skip_invalid
+    )
     report = Engine.build(
         articles,
         index,
@@ -111,8 +147,10 @@ def build(
 
 @friendly_errors
 def upsert(
-    inputs: list[Path] = InputsArg,
+    inputs: list[str] = InputsArg,
     index: Path | None = IndexOpt,
+    input_format: str | None = FormatOpt,
+    include_pages: bool = PagesOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
@@ -123,9 +161,8 @@ def upsert(
     The new version replaces the old one atomically.
     """
     from recommender.engine import Engine
-    from recommender.sitebuild import gather_for_build
 
-    _, articles, index = gather_for_build(inputs, index, skip_invalid=False)
+    _, articles, index = read_inputs(inputs, index, (input_format, include_pages))
     report = Engine.upsert(articles, index, cache=not no_cache, lock_wait=wait)
     if as_json:
         write_json(report.to_dict())

@@ -351,6 +351,10 @@ def _commit(
 
 def _refit(current: Engine, keep: np.ndarray, added_texts: Sequence[str]) -> LexicalModel:
     """Lexical statistics of the kept articles plus the added texts (same background)."""
+    if current.lexical is not None:
+        refitted = current.lexical.refit(keep, added_texts)  # no re-tokenizing of kept texts
+        if refitted is not None:
+            return refitted
     stored = current.store.titles_and_bodies()
     texts = [
         article_text(Article(id="-", title=stored[r][0], body=stored[r][1])) for r in keep.tolist()

@@ -6,9 +6,11 @@
     GET  /health                                               index version and article count
     GET  /widget.js                                            the embeddable widget
     GET  /docs, /openapi.json                                  API documentation
+    PUT  /articles/{id}, POST /articles, DELETE /articles/{id}  the publish API (bearer token)
 
 Modules: ``app`` (the factory, :func:`create_app`), ``routes`` (the handlers), ``reload`` (the
-hot-reload :class:`EngineHolder`), ``httputil`` (ETag/304, JSON answers, body limit, CORS).
+hot-reload :class:`EngineHolder`), ``httputil`` (ETag/304, JSON answers, body limit, CORS),
+``publish`` (the write routes).
 ``[serve]`` settings are :class:`recommender.config.ServeSettings`, validated by ``load_config``.
 """
 

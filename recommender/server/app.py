@@ -14,6 +14,7 @@ from recommender._version import __version__
 from recommender.config import Config, ServeSettings, load_config
 from recommender.encoder import Encoder
 from recommender.server.httputil import BodyLimit, allow_origins, etag
+from recommender.server.publish import add_publish_routes, write_token
 from recommender.server.reload import EngineHolder
 from recommender.server.routes import router
 
@@ -55,7 +56,12 @@ def create_app(
     widget = resources.files("recommender").joinpath("static/widget.js").read_bytes()
     app.state.widget = widget
     app.state.widget_etag = etag("widget", hashlib.sha256(widget).hexdigest())
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, limit=settings.max_body_bytes, write_limit=settings.max_write_body_bytes
+    )
     allow_origins(app, settings.cors_origins)
     app.include_router(router)
+    add_publish_routes(
+        app, holder, write_token(settings.write_token), threads=settings.compute_threads
+    )
     return app

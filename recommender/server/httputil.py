@@ -40,18 +40,23 @@ def json_response(payload: Any, headers: Mapping[str, str]) -> Response:
 
 
 class BodyLimit:
-    """ASGI middleware: 413 for request bodies over ``limit`` bytes (declared or streamed)."""
+    """ASGI middleware: 413 for request bodies over ``limit`` bytes (declared or streamed);
+    publish requests (PUT/POST under ``/articles``) may carry up to ``write_limit``."""
 
-    def __init__(self, app: Any, limit: int) -> None:
+    def __init__(self, app: Any, limit: int, write_limit: int | None = None) -> None:
         self.app, self.limit = app, limit
+        self.write_limit = limit if write_limit is None else write_limit
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit
+        if scope.get("method") in ("PUT", "POST") and scope.get("path", "").startswith("/articles"):
+            limit = self.write_limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            response = JSONResponse({"detail": self._message()}, status_code=413)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response = JSONResponse({"detail": self._message(limit)}, status_code=413)
             await response(scope, receive, send)
             return
         seen = 0
@@ -61,14 +66,15 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise HTTPException(413, self._message())
+                if seen > limit:
+                    raise HTTPException(413, self._message(limit))
             return message
 
         await self.app(scope, limited, send)
 
-    def _message(self) -> str:
-        return f"request body larger than {self.limit} bytes"
+    @staticmethod
+    def _message(limit: int) -> str:
+        return f"request body larger than {limit} bytes"
 
 
 def allow_origins(app: FastAPI, origins: tuple[str, ...]) -> None:

@@ -94,17 +94,21 @@ class EngineHolder:
                 return None  # GET routes work; POST /related answers 503
         return self._encoders[model_name]
 
-    def _load(self) -> Served:
+    def _load(self, verify: bool = True) -> Served:
         folder = persistence.resolve_version(self.path)
         name = persistence.read_manifest(folder, verify=False).model_name
-        engine = self._open(name)
+        engine = self._open(name, verify)
         if engine.manifest.model_name != name:  # the link moved between the two reads
-            engine = self._open(engine.manifest.model_name)
+            engine = self._open(engine.manifest.model_name, verify)
         return Served(engine, fingerprint(engine))
 
-    def _open(self, model_name: str) -> Engine:
+    def _open(self, model_name: str, verify: bool = True) -> Engine:
         return Engine.load(
-            self.path, encoder=self._encoder_for(model_name), config=self._config, **self._ranking
+            self.path,
+            encoder=self._encoder_for(model_name),
+            verify=verify,
+            config=self._config,
+            **self._ranking,
         )
 
     def get(self) -> Served:
@@ -130,6 +134,17 @@ class EngineHolder:
                 return
             self._loading = True
         threading.Thread(target=self._reload, name="recommender-reload", daemon=True).start()
+
+    def adopt(self) -> Served:
+        """Serve the version the link points to now (after a write by this process: its
+        checksums were computed from the very bytes it wrote and fsynced, not read again)."""
+        served = self._load(verify=False)
+        with self._lock:
+            if served.engine.manifest.generation >= self._served.engine.manifest.generation:
+                self._served = served  # one reference assignment: atomic for readers
+                self.reloads += 1
+            self._checked = time.monotonic()
+            return self._served
 
     def _reload(self) -> None:
         old = self._served.engine.manifest.version_id

@@ -121,6 +121,63 @@ class LexicalModel:
         model.matrix = model._rows(counts)
         return model
 
+    def refit(self, keep: np.ndarray, added_texts: Sequence[str]) -> LexicalModel | None:
+        """What :meth:`fit` gives for the texts of rows ``keep`` plus ``added_texts`` (same
+        background), without tokenizing the kept texts again; None when a kept row's counts
+        cannot be recovered (then fit the texts).
+
+        A stored weight is ``(1 + log tf) * idf / norm``, so each kept row's term counts come
+        back from its weights (see :func:`_recover_counts`) and are weighted as :meth:`fit`
+        weights them. A write then costs the added texts' tokenization plus one pass over the
+        kept rows; a full refit re-tokenized every article (1.3 s of a 2.2 s publish at 2,000
+        articles).
+        """
+        keep = np.asarray(keep, dtype=np.int64)
+        kept = self.matrix[keep].tocsr()
+        tf = _recover_counts(kept, self.idf)
+        if tf is None:
+            return None
+        counts = [Counter(tokenize(text)) for text in added_texts]
+        old_terms = self.terms()
+        df: Counter[str] = Counter(self.background.df)
+        column_df = np.bincount(kept.indices, minlength=len(old_terms))
+        for col in np.flatnonzero(column_df).tolist():
+            df[old_terms[col]] += int(column_df[col])
+        for c in counts:
+            df.update(c.keys())
+        terms = sorted(df)
+        vocabulary = {term: i for i, term in enumerate(terms)}
+        documents = kept.shape[0] + len(counts) + self.background.documents
+        freq = np.fromiter((df[t] for t in terms), dtype=np.float64, count=len(terms))
+        idf = (np.log((1.0 + documents) / (1.0 + freq)) + 1.0).astype(np.float32)
+        background = self.background if self.background.documents else None
+        model = LexicalModel(vocabulary, idf, sp.csr_matrix((0, len(terms))), background)
+        # both vocabularies are sorted: the remap keeps each row's columns sorted
+        remap = np.fromiter(
+            (vocabulary.get(t, -1) for t in old_terms), dtype=np.int64, count=len(old_terms)
+        )
+        columns = remap[kept.indices]
+        weights = (1.0 + np.log(tf.astype(np.float32))) * idf[columns]  # as _rows, float32
+        data = np.zeros_like(weights)
+        for lo, hi in zip(kept.indptr[:-1].tolist(), kept.indptr[1:].tolist(), strict=True):
+            norm = float(np.linalg.norm(weights[lo:hi])) if hi > lo else 0.0
+            if norm:
+                data[lo:hi] = weights[lo:hi] / norm
+        kept_rows = sp.csr_matrix(
+            (data, columns, kept.indptr.copy()), shape=(kept.shape[0], len(terms))
+        )
+        model.matrix = sp.vstack([kept_rows, model._rows(counts)], format="csr")
+        return model
+
+    def terms(self) -> list[str]:
+        """The vocabulary's terms by column."""
+        if self._terms is None:
+            terms = [""] * len(self.vocabulary)
+            for term, col in self.vocabulary.items():
+                terms[col] = term
+            self._terms = terms
+        return self._terms
+
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Sublinear-tf x idf rows, L2-normalized (words outside the vocabulary are ignored)."""
         return self._rows([Counter(tokenize(text)) for text in texts])
@@ -167,12 +224,8 @@ class LexicalModel:
             return []
         product = m.data[lo:hi][both] * query.data[q_pos]
         order = np.argsort(-product, kind="stable")[:top]
-        if self._terms is None:
-            terms = [""] * len(self.vocabulary)
-            for term, col in self.vocabulary.items():
-                terms[col] = term
-            self._terms = terms
-        return [self._terms[int(cols[i])] for i in order]
+        terms = self.terms()
+        return [terms[int(cols[i])] for i in order]
 
     def row(self, row: int) -> sp.csr_matrix:
         return self.matrix[int(row)]
@@ -205,3 +258,38 @@ class LexicalModel:
     @staticmethod
     def present(folder: Path) -> bool:
         return (folder / VOCAB_FILE).exists()
+
+
+def _recover_counts(matrix: sp.csr_matrix, idf: np.ndarray) -> np.ndarray | None:
+    """The term counts behind L2-normalized sublinear tf-idf rows (aligned with
+    ``matrix.data``), or None if a row does not fit.
+
+    ``data / idf = (1 + log tf) / norm``; a row's smallest value belongs to its rarest term,
+    almost always counted once (``1 / norm``); rows where that guess fails are tried with a
+    smallest count of 2 to 6. Every recovered row is checked against its stored weights.
+    """
+    t = matrix.data.astype(np.float64) / idf[matrix.indices]
+    n = matrix.shape[0]
+    sizes = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(n), sizes)
+    counts = np.zeros(len(t), dtype=np.int64)
+    if not len(t):
+        return counts
+    nonempty = sizes > 0
+    smallest = np.full(n, np.inf)
+    smallest[nonempty] = np.minimum.reduceat(t, matrix.indptr[:-1][nonempty])
+    todo = nonempty.copy()
+    for least in range(1, 7):
+        norm = (1.0 + np.log(least)) / smallest
+        guess = np.rint(np.exp(t * norm[rows] - 1.0))
+        guess = np.maximum(guess, 1.0)
+        weights = (1.0 + np.log(guess)) * idf[matrix.indices]
+        norms = np.sqrt(np.bincount(rows, weights=weights**2, minlength=n))
+        error = np.abs(weights / norms[rows] - matrix.data)
+        bad = np.bincount(rows, weights=(error > 1e-5).astype(np.float64), minlength=n) > 0
+        fits = todo & ~bad
+        counts[fits[rows]] = guess[fits[rows]].astype(np.int64)
+        todo &= bad
+        if not todo.any():
+            return counts
+    return None
