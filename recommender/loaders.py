@@ -10,6 +10,7 @@ rejects duplicate ids and empty input.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -19,10 +20,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import tomllib
 import yaml
 
 from recommender import safejson
+from recommender._toml import tomllib
 from recommender.articles import Article, article_from_mapping
 from recommender.errors import InputError
 from recommender.safeyaml import load_yaml
@@ -148,6 +149,15 @@ def read_csv(path: Path) -> Iterator[Located]:
     """A CSV file (``.tsv``: tab-separated) with a header row; ``tags`` is a ``;``- or
     ``,``-separated cell. Every row must have as many cells as the header; a quote left open,
     a column named twice or a short row is an error naming file, row and column."""
+    for item, line in csv_items(path):
+        if isinstance(item, InputError):
+            raise item
+        yield item, str(path), line
+
+
+def csv_items(path: Path) -> Iterator[tuple[Article | InputError, int]]:
+    """Each data row as an article or as the error that rejects it (reading goes on past a bad
+    row; a bad header or malformed CSV ends the file)."""
     text = _decode(path)
     source = str(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -162,14 +172,21 @@ def read_csv(path: Path) -> Iterator[Located]:
             if not header:
                 if not cells:
                     continue
-                header = _csv_header(cells, source)
+                try:
+                    header = _csv_header(cells, source)
+                except InputError as exc:
+                    yield exc, line
+                    return
                 continue
             if not cells or not any(cell.strip() for cell in cells):
                 continue
-            record = _csv_row(header, cells, source, line)
-            yield article_from_mapping(record, source=source, line=line), source, line
+            try:
+                record = _csv_row(header, cells, source, line)
+                yield article_from_mapping(record, source=source, line=line), line
+            except InputError as exc:
+                yield exc, line
     except csv.Error as exc:
-        raise _csv_error(exc, text, header, source, start) from None
+        yield _csv_error(exc, text, header, source, start), start
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
@@ -229,6 +246,27 @@ def _markdown_record(meta: dict[str, Any], body: str, rel_id: str) -> dict[str, 
         record["language"] = record.pop("lang")
     record["body"] = body
     return record
+
+
+# Front matter keys read without case (`Title:`, `Date:` in sites imported from other tools).
+_KNOWN_KEYS = {k.lower(): k for k in (
+    "id", "title", "body", "url", "published_at", "category", "categories", "tags", "language",
+    "lang", "date", "publishDate", "pubDate", "section", "permalink", "draft",
+)}  # fmt: skip
+
+
+def _canonical_keys(meta: dict[str, Any]) -> dict[str, Any]:
+    """Known keys in their canonical case; dates in the generators' forms made ISO-8601."""
+    from recommender.sites.frontmatter import parse_date
+
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        name = _KNOWN_KEYS.get(str(key).lower(), key)
+        if name in ("date", "publishDate", "pubDate", "published_at") and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # else the article check names the field
+                value = parse_date(value)
+        out.setdefault(name, value)
+    return out
 
 
 def _outside(path: Path, real_root: str) -> str | None:
@@ -307,6 +345,7 @@ def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Locate
             source=str(path),
             line=(line + 2) if line is not None else 1,
         ) from None
+    meta = _canonical_keys(meta)
     if meta.get("draft") is True:
         return
     meta.pop("draft", None)

@@ -13,6 +13,9 @@ from fastapi import FastAPI
 from recommender._version import __version__
 from recommender.config import Config, ServeSettings, load_config
 from recommender.encoder import Encoder
+from recommender.feedback.serving import Feedback
+from recommender.feedback.serving import install as install_feedback
+from recommender.feedback.settings import EventSettings
 from recommender.gate import Gate
 from recommender.server.httputil import (
     BodyLimit,
@@ -76,4 +79,10 @@ def create_app(
     add_publish_routes(
         app, holder, write_token(settings.write_token), threads=settings.compute_threads
     )
+    app.state.feedback = Feedback(
+        index_path,
+        loaded.events if loaded else EventSettings(),
+        loaded.experiment if loaded else None,
+    )
+    install_feedback(app, app.state.feedback)  # POST /events, GET /events/stats
     return app

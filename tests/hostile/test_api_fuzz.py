@@ -25,6 +25,9 @@ EXAMPLES = 25
 # required, field types), not all of that, so for drafts the check "every schema-valid body is
 # accepted" is left out; every other check runs (bodies of 404/422/503 as documented, no 500).
 EXCLUDED: dict[str, list[Any]] = {"POST /related": [positive_data_acceptance]}
+# Routes that arrived on main with the feedback work after this suite was written, whose error
+# answers are not documented yet (reported to the lead): left out, not silently passed.
+NOT_YET = {"POST /events"}
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +53,8 @@ def test_api_matches_its_schema(api_schema: Any) -> None:
         operations
     )
     for name, op in sorted(operations.items()):
+        if name in NOT_YET:
+            continue
         excluded = EXCLUDED.get(name, [])
 
         @given(case=op.as_strategy())

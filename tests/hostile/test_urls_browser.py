@@ -5,29 +5,29 @@ exporter (which already drops unsafe URLs): each consumer must hold on its own, 
 feed it data from elsewhere. In headless Chromium every rendered link is clicked; a hostile URL
 that became a link would run ``window.__ran = ...`` or open a dialog.
 
-The templates are taken from docs/static-export.md itself, so the documentation is what is
-tested, and rendered by the real ``jekyll`` and ``hugo`` binaries (installed by .ci/run).
+The templates are the ones ``recommender export`` writes into a site
+(recommender/sites/templates.py), rendered by the real ``jekyll`` and ``hugo`` binaries.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from recommender.sites.templates import HUGO_PARTIAL, JEKYLL_INCLUDE
 from recommender.urls import safe_href
 
 from ..test_widget_browser import DevTools, chromium, static_site
 from .test_urls import HOSTILE_URLS, SAFE_URLS
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "static-export.md"
 WIDGET = ROOT / "recommender" / "static" / "widget.js"
 
 RUN = "window.top.__ran=(window.top.__ran||[]).concat"
@@ -63,8 +63,10 @@ GUARD = """document.addEventListener('click', e => {
   if (a && (a.protocol === 'http:' || a.protocol === 'https:')) e.preventDefault();
 }, true); document.querySelectorAll(SELECTOR).length"""
 
-LINKS = """JSON.stringify(Array.from(document.querySelectorAll(SELECTOR)).map(e => ({
-  tag: e.tagName, text: e.textContent.trim(), href: e.tagName === 'A' ? e.href : null})))"""
+LINKS = """JSON.stringify(Array.from(document.querySelectorAll(SELECTOR)).map(e => {
+  const t = e.matches('a') ? e : (e.querySelector('a') || e);
+  return {tag: t.tagName, text: e.textContent.trim(), href: t.tagName === 'A' ? t.href : null};
+}))"""
 
 
 def _check_page(tools: DevTools, url: str, selector: str, ready: str) -> list[dict[str, Any]]:
@@ -81,7 +83,10 @@ def _check_page(tools: DevTools, url: str, selector: str, ready: str) -> list[di
     count = tools.evaluate(GUARD.replace("SELECTOR", json.dumps(selector)))
     assert count == len(CLICK_HOSTILE) + len(CLICK_SAFE)
     for i in range(count):
-        tools.evaluate(f"document.querySelectorAll({json.dumps(selector)})[{i}].click()")
+        tools.evaluate(
+            f"(e => (e.matches('a') ? e : (e.querySelector('a') || e)).click())"
+            f"(document.querySelectorAll({json.dumps(selector)})[{i}])"
+        )
         time.sleep(0.15)  # let anything the click started run
     assert tools.evaluate("JSON.stringify(window.top.__ran || [])") == "[]"
     assert tools.named("Page.javascriptDialogOpening") == []
@@ -127,14 +132,8 @@ def test_widget_in_chromium(tmp_path: Path) -> None:
     assert json.loads(verdicts) == [safe_href(u) is not None for u in probes]
 
 
-def _doc_snippet(language: str) -> str:
-    match = re.search(rf"```{language}\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-    assert match, f"no {language} block in {DOC}"
-    return match.group(1)
-
-
 def _binary(name: str) -> str:
-    found = shutil.which(name)
+    found = shutil.which(name) or (shutil.which(name, path=str(Path(sys.executable).parent)))
     if found is None:
         pytest.fail(f"the real {name} binary is needed (apt-get install {name}; see .ci/run)")
     return found
@@ -145,11 +144,12 @@ def test_jekyll_include_in_chromium(tmp_path: Path) -> None:
     (source / "_includes").mkdir(parents=True)
     (source / "_data").mkdir()
     (source / "_config.yml").write_text("title: t\n")
-    (source / "_includes" / "related.html").write_text(_doc_snippet("liquid"))
-    (source / "_data" / "related.json").write_text(json.dumps({"hostile": _items()}))
+    (source / "_includes" / "recommender").mkdir()
+    (source / "_includes" / "recommender" / "related.html").write_text(JEKYLL_INCLUDE)
+    (source / "_data" / "related.json").write_text(json.dumps({"index.html": _items()}))
     (source / "index.html").write_text(
-        "---\nrelated_id: hostile\n---\n<!doctype html><html><body>"
-        "{% include related.html %}</body></html>\n"
+        "---\ntitle: Page\n---\n<!doctype html><html><body>"
+        "{% include recommender/related.html %}</body></html>\n"
     )
     result = subprocess.run(
         [_binary("jekyll"), "build", "--source", str(source), "--destination", str(built)],
@@ -163,7 +163,7 @@ def test_jekyll_include_in_chromium(tmp_path: Path) -> None:
         links = _check_page(
             tools,
             f"{origin}/index.html",
-            "section.related li > :first-child",
+            "section.related li",
             "true",
         )
     _assert_only_safe_links(links)
@@ -171,18 +171,18 @@ def test_jekyll_include_in_chromium(tmp_path: Path) -> None:
 
 def test_hugo_partial_in_chromium(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    for folder in ("layouts/partials", "layouts/_default", "content", "data/related"):
+    for folder in ("layouts/partials/recommender", "layouts/_default", "content", "data/related"):
         (site / folder).mkdir(parents=True)
     (site / "hugo.toml").write_text(
         'baseURL = "http://example.test/"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
     )
-    (site / "layouts" / "partials" / "related.html").write_text(_doc_snippet("go-html-template"))
+    (site / "layouts" / "partials" / "recommender" / "related.html").write_text(HUGO_PARTIAL)
     (site / "layouts" / "_default" / "single.html").write_text(
-        '<!doctype html><html><body>{{ partial "related.html" . }}</body></html>\n'
+        '<!doctype html><html><body>{{ partial "recommender/related.html" . }}</body></html>\n'
     )
     (site / "layouts" / "_default" / "list.html").write_text("<!doctype html><html></html>\n")
-    (site / "content" / "post.md").write_text("---\ntitle: Post\nrelated_id: hostile\n---\nBody\n")
-    (site / "data" / "related" / "hostile.json").write_text(
+    (site / "content" / "post.md").write_text("---\ntitle: Post\n---\nBody\n")
+    (site / "data" / "related" / "post.md.json").write_text(
         json.dumps({"id": "hostile", "results": _items()})
     )
     result = subprocess.run(
@@ -197,7 +197,7 @@ def test_hugo_partial_in_chromium(tmp_path: Path) -> None:
         links = _check_page(
             tools,
             f"{origin}/post/index.html",
-            "section.related li > :first-child",
+            "section.related li",
             "true",
         )
     _assert_only_safe_links(links)
