@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recommender.articles import Article
+from recommender.urls import safe_href
 
 COMPONENTS = ("similarity", "lexical", "recency", "category", "tags")
 """The named score components, in the order explanations list them."""
@@ -104,7 +105,7 @@ class Recommendation:
         return {
             "id": a.id,
             "title": a.title,
-            "url": a.url,
+            "url": safe_href(a.url),  # indexes built before the URL rule too
             "published_at": a.published_at.isoformat() if a.published_at else None,
             "category": a.category,
             "tags": list(a.tags),

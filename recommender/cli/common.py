@@ -8,8 +8,6 @@ faiss, the engine, sentence-transformers) happen inside functions so ``--help`` 
 from __future__ import annotations
 
 import functools
-import json
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from recommender.terminal import printable
 
 if TYPE_CHECKING:
     from recommender.config import Config
@@ -35,7 +35,12 @@ class State:
 
 state = State()
 
-IndexOpt = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder.")
+IndexOpt = typer.Option(
+    None,
+    "--index",
+    "-i",
+    help="Index folder (default: .recommender/index at a site root, else indexes/default).",
+)
 JsonOpt = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
 KOpt = typer.Option(5, "-k", "--k", min=1, help="How many related articles.")
 HalfLifeOpt = typer.Option(None, "--half-life", help="Recency half-life in days.")
@@ -95,8 +100,7 @@ def friendly_errors(func: F) -> F:
 # ---------------------------------------------------------------------- options
 def parse_set(items: list[str] | None, what: str = "--set") -> dict[str, Any]:
     """``name=value`` pairs; values are read as TOML (true, 30, 0.5, ["a", "b"]) or strings."""
-    import tomllib
-
+    from recommender._toml import tomllib
     from recommender.errors import SettingsError
 
     options: dict[str, Any] = {}
@@ -147,32 +151,38 @@ def load_config(path: Path | None) -> Config | None:
     return read_config(found) if found is not None else None
 
 
-def load_engine(index: Path, **kwargs: Any) -> Engine:
+def index_path(index: Path | None) -> Path:
+    """``--index``, else the site's own index when run from a site root that has one
+    (``.recommender/index``), else ``indexes/default``."""
+    from recommender.sites import default_index
+
+    return index if index is not None else default_index()
+
+
+def load_engine(index: Path | None, **kwargs: Any) -> Engine:
     from recommender.engine import Engine
 
-    return Engine.load(index, **kwargs)
+    return Engine.load(index_path(index), **kwargs)
 
 
 # ---------------------------------------------------------------------- printing
-# C0 and C1 controls, DEL, and the bidirectional overrides that can disguise text on a terminal.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
-_CONTROLS_AROUND = re.compile(r"\s*[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+\s*")
-
-
 def shown(text: object) -> str:
-    """Text from articles or paths as a table shows it: control characters (newlines, escape
-    sequences) become a space and rich markup is escaped, so the text prints as it is."""
-    return escape(_CONTROLS.sub(" ", str(text)))
+    """Text from articles or paths as a table shows it: escape sequences, control and bidi
+    characters removed (:func:`recommender.terminal.printable`) and rich markup escaped, so
+    the text prints as it is and cannot steer the terminal."""
+    return escape(printable(text))
 
 
 def one_line(text: str) -> str:
     """An error message on one line, whatever control characters it holds."""
-    return _CONTROLS_AROUND.sub(" ", text).strip()
+    return " ".join(printable(text).split())
 
 
 def write_json(data: Any, *, indent: int | None = None, ensure_ascii: bool = True) -> None:
     """``--json`` output: one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + "\n")
+    from recommender import safejson  # never NaN or Infinity
+
+    sys.stdout.write(safejson.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + "\n")
 
 
 def print_build_summary(report: BuildReport, *, to: Console) -> None:

@@ -22,6 +22,7 @@ from recommender.cli.common import (
     IndexOpt,
     JsonOpt,
     friendly_errors,
+    index_path,
     load_config,
     out,
     write_json,
@@ -38,10 +39,11 @@ events_app = typer.Typer(
 
 @friendly_errors
 def export_events(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     target: Path = typer.Option(..., "--out", "-o", help="JSON lines file, or .parquet."),
 ) -> None:
     """Write every recorded event, one a line with its type (impression or click)."""
+    index = index_path(index)
     from recommender.feedback.events import events_path, export_events
 
     count = export_events(index, target)
@@ -50,13 +52,14 @@ def export_events(
 
 @friendly_errors
 def clicks(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     folder: Path = typer.Option(
         Path("click-report"), "--out", "-o", help="Report folder (JSON, Markdown, PNG plots)."
     ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Click-through by position, section and age (Wilson intervals), coverage, plots."""
+    index = index_path(index)
     from recommender.engine import Engine
     from recommender.feedback.clicks import click_report, write_report
     from recommender.feedback.events import load_events
@@ -88,13 +91,14 @@ def clicks(
 
 @friendly_errors
 def interleaving(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     experiment: str | None = typer.Option(
         None, "--experiment", "-e", help="Experiment name (default: every interleaved impression)."
     ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Which of the two experiment configurations readers prefer (team-draft interleaving)."""
+    index = index_path(index)
     from recommender.feedback.events import load_events
     from recommender.feedback.interleaving import attribute, report
 
@@ -134,7 +138,7 @@ def interleaving(
 
 @friendly_errors
 def tune(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     gold: Path | None = typer.Option(None, "--gold", help="Learn from a gold file (JSONL/CSV)."),
     from_clicks: bool = typer.Option(False, "--clicks", help="Learn from recorded click events."),
     target: Path = typer.Option(
@@ -152,6 +156,7 @@ def tune(
     as_json: bool = JsonOpt,
 ) -> None:
     """Learn ranking weights and half-life from evidence; writes a TOML file to review."""
+    index = index_path(index)
     from recommender.engine import Engine
     from recommender.errors import SettingsError
     from recommender.feedback import tune as tuning

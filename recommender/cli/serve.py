@@ -12,6 +12,7 @@ from recommender.cli.common import (
     IndexOpt,
     config_path,
     friendly_errors,
+    index_path,
     load_config,
     write_json,
 )
@@ -19,9 +20,29 @@ from recommender.cli.common import (
 SERVE_EXTRA = "the HTTP server needs the 'serve' extra: pip install 'recommender[serve]'"
 
 
+def check_listen(host: str, port: int) -> None:
+    """A port out of range, an unknown host or an address in use is one line, not a
+    traceback from deep inside the server (checked by binding once; the server binds again)."""
+    import socket
+
+    from recommender.errors import SettingsError
+
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"--port must be between 1 and 65535, got {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SettingsError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
 @friendly_errors
 def serve(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -33,6 +54,7 @@ def serve(
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log requests."),
 ) -> None:
     """Answer read-more requests over HTTP (and serve the widget); reloads rebuilt indexes."""
+    check_listen(host, port)  # before the index and the model are loaded
     try:
         import uvicorn
 
@@ -43,6 +65,7 @@ def serve(
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
         raise
+    index = index_path(index)
     app = create_app(index, config=config_path(config))
     engine = app.state.holder.get().engine
     sys.stderr.write(
@@ -54,9 +77,14 @@ def serve(
 
 @friendly_errors
 def export(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write into (e.g. the site)."),
-    format: str = typer.Option("json", "--format", "-f", help="json, hugo or jekyll."),
+    format: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="json, hugo or jekyll (default: the site's generator, or json).",
+    ),
     k: int = typer.Option(5, "-k", "--k", min=1, help="How many related articles each."),
     config: Path | None = typer.Option(
         None,
@@ -66,34 +94,51 @@ def export(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout)."""
+    """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout).
+
+    Into a Hugo or Jekyll site root: the site's format and index by default, and the partial
+    or include the template needs, written when absent (never over an edited copy)."""
     from recommender.engine import Engine
     from recommender.errors import SettingsError
     from recommender.export import FORMATS
     from recommender.export import export as run_export
+    from recommender.sites import detect, site_index
+    from recommender.sites.templates import install
 
+    site = detect(out)
+    format = format or (site.generator if site else "json")
     if format not in FORMATS:
         raise SettingsError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
-    engine = Engine.load(index, config=load_config(config))
+    if index is None and site is not None and site_index(out).exists():
+        index = site_index(out)
+    engine = Engine.load(index_path(index), config=load_config(config))
     report = run_export(engine, out, format=format, k=k)
+    template = install(out, format) if site is not None and format == site.generator else None
     if as_json:
-        write_json(
-            {
-                "out": str(report.out),
-                "format": report.format,
-                "articles": report.articles,
-                "written": report.written,
-                "unchanged": report.unchanged,
-                "removed": report.removed,
-                "seconds": round(report.seconds, 3),
-            }
-        )
+        summary = {
+            "out": str(report.out),
+            "format": report.format,
+            "articles": report.articles,
+            "written": report.written,
+            "unchanged": report.unchanged,
+            "removed": report.removed,
+            "seconds": round(report.seconds, 3),
+        }
+        if template is not None:
+            summary["template"] = {"path": str(template.path), "status": template.status}
+            summary["template_line"] = template.line
+        write_json(summary)
         return
     sys.stdout.write(
         f"Exported {report.articles} articles ({report.format}) to {report.out}: "
         f"{report.written} files written, {report.unchanged} unchanged, {report.removed} removed"
         f", in {report.seconds:.1f} s\n"
     )
+    if template is not None:
+        status = "kept as you edited it" if template.status == "kept" else template.status
+        sys.stdout.write(
+            f"Template {template.path}: {status}. In your single-post template: {template.line}\n"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from recommender.articles import Article
 from recommender.encoder import EmbeddingCache, Encoder, embed_texts
 from recommender.errors import IndexFormatError, InputError, ModelMismatchError
+from recommender.ids import check_id
 from recommender.storage import versions as persistence
 from recommender.storage.index import VectorIndex
 from recommender.storage.lexical import LexicalModel
@@ -84,9 +85,11 @@ def check_recipe(index_path: Path, recipe: int | None) -> None:
 
 
 def check_unique(articles: Sequence[Article]) -> None:
-    """One article per id in a write (the loaders name the file and line of a repeat)."""
+    """One article per id in a write (the loaders name the file and line of a repeat), each id
+    within the id contract (articles made in Python never passed a loader)."""
     seen: set[str] = set()
     for article in articles:
+        check_id(article.id)
         if article.id in seen:
             raise InputError(f"duplicate id {article.id!r}", field="id")
         seen.add(article.id)

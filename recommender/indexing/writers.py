@@ -134,7 +134,7 @@ def upsert(
     check_unique(articles)
     timings: dict[str, float] = {}
     with (
-        persistence.writer_lock(index_path, lock_wait),
+        persistence.writer_lock(index_path, lock_wait, existing=True),
         _current(index_path, timings, loaded) as current,
     ):
         model_name = current.manifest.model_name
@@ -207,7 +207,7 @@ def remove(
         raise InputError("no ids to remove")
     timings: dict[str, float] = {}
     with (
-        persistence.writer_lock(index_path, lock_wait),
+        persistence.writer_lock(index_path, lock_wait, existing=True),
         _current(index_path, timings, loaded) as current,
     ):
         rows = [current.store.row_of(i) for i in ids]
@@ -244,7 +244,10 @@ def reindex(
     started = time.perf_counter()
     requested, index_params, exact_max = index_choice
     timings: dict[str, float] = {}
-    with persistence.writer_lock(index_path, lock_wait), _current(index_path, timings) as current:
+    with (
+        persistence.writer_lock(index_path, lock_wait, existing=True),
+        _current(index_path, timings) as current,
+    ):
         count = len(current.store)
         kind = choose_index_type(requested, count, exact_max)
         params = index_class(kind).resolve_params(index_params)

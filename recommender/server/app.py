@@ -16,7 +16,14 @@ from recommender.encoder import Encoder
 from recommender.feedback.serving import Feedback
 from recommender.feedback.serving import install as install_feedback
 from recommender.feedback.settings import EventSettings
-from recommender.server.httputil import BodyLimit, allow_origins, etag
+from recommender.gate import Gate
+from recommender.server.httputil import (
+    BodyLimit,
+    NoSniff,
+    allow_origins,
+    etag,
+    install_error_handlers,
+)
 from recommender.server.publish import add_publish_routes, write_token
 from recommender.server.reload import EngineHolder
 from recommender.server.routes import router
@@ -59,9 +66,14 @@ def create_app(
     widget = resources.files("recommender").joinpath("static/widget.js").read_bytes()
     app.state.widget = widget
     app.state.widget_etag = etag("widget", hashlib.sha256(widget).hexdigest())
+    app.state.draft_gate = Gate(
+        settings.draft_concurrency, settings.draft_queue, settings.draft_timeout
+    )
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, write_limit=settings.max_write_body_bytes
     )
+    app.add_middleware(NoSniff)
+    install_error_handlers(app)
     allow_origins(app, settings.cors_origins)
     app.include_router(router)
     add_publish_routes(
