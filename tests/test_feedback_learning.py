@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tomllib
+from scipy.stats import binom, binomtest
 
 from recommender.demo import demo_articles_path, demo_gold_path
 from recommender.engine import Engine
@@ -19,9 +20,12 @@ from recommender.feedback.events import Event, EventStore
 from recommender.feedback.interleaving import (
     Outcome,
     attribute,
+    decided_needed,
     impressions_needed,
+    impressions_power,
     planning_rate,
     report,
+    sign_test_power,
     swap_adjacent,
     team_draft,
 )
@@ -120,10 +124,54 @@ def test_attribution_and_sign_test_known_values() -> None:
     assert (r.wins_a, r.wins_b, r.ties, r.with_clicks, r.impressions) == (9, 1, 0, 10, 11)
     assert r.p_value == pytest.approx(22 / 1024)  # two-sided binomial: 2 * P(X >= 9 | 10, 1/2)
     assert r.preferred == "a" and r.still_needed == 0
-    # (z_.975 * 0.5 + z_.95 * sqrt(.6 * .4)) / 0.1, squared: 318.9 decided impressions
-    assert impressions_needed(0.6, 1.0) == 319
-    assert impressions_needed(0.6, 0.5) == 638
     assert impressions_needed(0.5, 1.0) is None
+    assert impressions_needed(0.6, 0.0) is None
+
+
+def test_sign_test_rejection_region_is_binomtests() -> None:
+    for n in range(1, 80):
+        rejected = [x for x in range(n + 1) if binomtest(x, n, 0.5).pvalue < 0.05]
+        power = sign_test_power(n, 0.7)[0]
+        assert power == pytest.approx(sum(binom.pmf(x, n, 0.7) for x in rejected), abs=1e-12)
+
+
+def test_exact_planning_known_answers() -> None:
+    # n = 16: P(X <= 3) = 697/65536, p = 0.021; P(X <= 4) = 2517/65536, p = 0.077: reject X >= 13
+    # n = 17: P(X <= 4) = 3214/131072, p = 0.049: reject X >= 13, a wider region
+    assert sign_test_power(16, 0.9)[0] == pytest.approx(binom.sf(12, 16, 0.9))  # 0.9316
+    assert sign_test_power(17, 0.9)[0] == pytest.approx(binom.sf(12, 17, 0.9))  # 0.9779
+    assert decided_needed(0.9) == 17 and decided_needed(0.1) == 17
+    assert impressions_needed(0.9, 1.0) == 17  # every impression decided: no spread
+    # The sawtooth: nothing is significant below n = 6; at n = 6..8 only X = n rejects
+    # (0.9^6 = 0.531, 0.9^7 = 0.478, 0.9^8 = 0.430); n = 9 adds X = 8 (0.775). Power 0.5 is
+    # reached at 6 but only held from 9 on.
+    assert sign_test_power(5, 0.9)[0] == 0.0
+    both = [0.9**6 + 0.1**6, 0.9**7 + 0.1**7, 0.9**8 + 0.1**8]  # X = n or X = 0
+    both.append(0.9**9 + 9 * 0.9**8 * 0.1 + 0.1**9 + 9 * 0.1**8 * 0.9)  # X >= 8 or X <= 1
+    assert list(sign_test_power([6, 7, 8, 9], 0.9)) == pytest.approx(both, rel=1e-12)
+    assert decided_needed(0.9, power=0.5) == 9
+    assert decided_needed(0.5) is None
+
+
+@pytest.mark.parametrize("rate", [0.56, 0.62, 0.75, 0.3])
+@pytest.mark.parametrize("target", [0.5, 0.8, 0.95])
+def test_decided_needed_is_where_power_stays_above_target(rate: float, target: float) -> None:
+    n = decided_needed(rate, power=target)
+    assert n is not None
+    powers = sign_test_power(np.arange(1, 4 * n + 200), rate)
+    assert powers[n - 1 :].min() >= target and powers[n - 2] < target
+
+
+def test_impression_count_power_matches_simulated_experiments() -> None:
+    # 0.6 of decided impressions won by b, 30% of impressions decided
+    count = impressions_needed(0.6, 0.3)
+    assert count is not None and count >= decided_needed(0.6) / 0.3  # type: ignore[operator]
+    assert impressions_power(count, 0.6, 0.3) >= 0.95
+    rng = np.random.default_rng(3)
+    draws = rng.multinomial(count, [0.3 * 0.6, 0.3 * 0.4, 0.7], size=4000)
+    significant = [binomtest(int(b), int(b + a), 0.5).pvalue < 0.05 for b, a, _ in draws]
+    # exact power 0.951; 4000 experiments: standard error 0.0034
+    assert np.mean(significant) == pytest.approx(impressions_power(count, 0.6, 0.3), abs=0.015)
 
 
 def test_planning_rate_is_the_lower_end_of_a_90_percent_interval() -> None:

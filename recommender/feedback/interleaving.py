@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
+
 from recommender.feedback.events import Event
 
 T = TypeVar("T")
@@ -143,20 +145,96 @@ class InterleavingReport:
         return dict(self.__dict__)
 
 
+def _critical_counts(n: np.ndarray, alpha: float) -> np.ndarray:
+    """Per number of decided comparisons ``n``: the largest win count ``c`` whose two-sided
+    sign-test p-value (``binomtest(c, n, 0.5)``, ``2 * P(X <= c)``) is below ``alpha``; -1 when
+    no count is. The test rejects at ``X <= c`` or ``X >= n - c``."""
+    from scipy.stats import binom
+
+    return binom.ppf(alpha / 2, n, 0.5).astype(np.int64) - 1
+
+
+def sign_test_power(
+    decided: int | np.ndarray, win_rate: float, *, alpha: float = ALPHA
+) -> np.ndarray:
+    """Exact probability that the two-sided sign test of :func:`report` (``p < alpha``)
+    rejects on ``decided`` comparisons when one side wins each with ``win_rate``: the binomial
+    pmf summed over the rejection region."""
+    from scipy.stats import binom
+
+    n = np.atleast_1d(np.asarray(decided, dtype=np.int64))
+    c = _critical_counts(n, alpha)
+    power = binom.cdf(c, n, win_rate) + binom.sf(n - c - 1, n, win_rate)
+    return np.where(c >= 0, power, 0.0)
+
+
+def decided_needed(win_rate: float, *, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """The smallest number of decided comparisons from which the exact power of the sign test
+    stays at or above ``power`` (None when ``win_rate`` is 1/2: nothing to detect).
+
+    Doubling then bisection find a crossing; as the power of a discrete test saws up and down
+    with ``n``, the window above it (a quarter of ``n``, at least 64, far wider than a tooth) is
+    checked and the answer moved past the last dip below ``power`` in it."""
+    if abs(win_rate - 0.5) < 1e-12 or not 0 <= win_rate <= 1:
+        return None
+
+    def enough(n: int) -> bool:
+        return bool(sign_test_power(n, win_rate, alpha=alpha)[0] >= power)
+
+    hi = 1
+    while not enough(hi):
+        hi *= 2
+    lo = hi // 2  # 0, or a count that fell short
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+    window = np.arange(hi, hi + max(64, hi // 4) + 1)
+    short = np.flatnonzero(sign_test_power(window, win_rate, alpha=alpha) < power)
+    return int(window[short[-1]] + 1) if short.size else hi
+
+
+def impressions_power(
+    impressions: int, win_rate: float, decided_share: float, *, alpha: float = ALPHA
+) -> float:
+    """Exact power over ``impressions`` impressions, each decided with ``decided_share``: the
+    sign test's power averaged over the binomial number of decided ones."""
+    from scipy.stats import binom
+
+    mean = impressions * decided_share
+    spread = 10 * math.sqrt(mean * (1 - decided_share)) + 10
+    d = np.arange(max(0, int(mean - spread)), min(impressions, int(mean + spread)) + 1)
+    weights = binom.pmf(d, impressions, decided_share)
+    return float(np.dot(weights, sign_test_power(d, win_rate, alpha=alpha)))
+
+
 def impressions_needed(
     win_rate: float, decided_share: float, *, alpha: float = ALPHA, power: float = POWER
 ) -> int | None:
-    """Impressions for a two-sided sign test to detect ``win_rate`` (share of decided
+    """Impressions for the two-sided sign test to detect ``win_rate`` (share of decided
     impressions won by one side) with ``power``, when ``decided_share`` of impressions are
-    decided. Normal approximation of the binomial; None when there is no effect to detect."""
-    from scipy.stats import norm
+    decided; None when there is no effect to detect.
 
-    effect = abs(win_rate - 0.5)
-    if effect == 0 or decided_share <= 0:
+    Exact: :func:`decided_needed` comparisons divided by the decided share, then raised (if
+    need be) to the smallest count at which the power averaged over the binomial number of
+    decided impressions (:func:`impressions_power`) also reaches ``power``."""
+    n = decided_needed(win_rate, alpha=alpha, power=power)
+    if n is None or decided_share <= 0:
         return None
-    z_a, z_b = norm.ppf(1 - alpha / 2), norm.ppf(power)
-    decided = ((z_a * 0.5 + z_b * math.sqrt(win_rate * (1 - win_rate))) / effect) ** 2
-    return math.ceil(decided / decided_share)
+    count = math.ceil(n / min(decided_share, 1.0))
+
+    def enough(impressions: int) -> bool:
+        return impressions_power(impressions, win_rate, decided_share, alpha=alpha) >= power
+
+    if enough(count):
+        return count
+    step = max(1, count // 200)
+    while not enough(count + step):
+        count += step
+    lo, count = count, count + step  # lo fell short
+    while count - lo > 1:
+        mid = (lo + count) // 2
+        lo, count = (lo, mid) if enough(mid) else (mid, count)
+    return count
 
 
 def planning_rate(wins_a: int, decided: int) -> float | None:
