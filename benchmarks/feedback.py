@@ -9,8 +9,8 @@ engine's real lists. Three questions:
 
 1. Sensitivity: how many impressions does team-draft interleaving need to tell the shipped
    defaults (A) from configurations B moved a share s of the way toward the readers' truth?
-   The true win rate is computed exactly; "needed" is the sign-test planning figure
-   (alpha 0.05, power 0.95) at that win rate.
+   The true win rate is computed exactly; "needed" is the exact sign-test planning figure
+   (alpha 0.05, power 0.95; binomial power over the rejection region) at that win rate.
 2. Does the claim hold? (a) Experiments at exactly the count the planning formula gives for the
    true win rate: the share that significantly picks the truly better configuration (more
    expected clicks when shown alone) should be about 0.95. (b) The protocol a site follows: a
@@ -42,7 +42,11 @@ from common import finish, fmt, machine, md_table, pyplot, record, write_fragmen
 from recommender.demo import demo_articles_path, demo_gold_path  # noqa: E402
 from recommender.engine import Engine  # noqa: E402
 from recommender.evaluation.gold import load_gold  # noqa: E402
-from recommender.feedback.interleaving import impressions_needed, report  # noqa: E402
+from recommender.feedback.interleaving import (  # noqa: E402
+    impressions_needed,
+    impressions_power,
+    report,
+)
 from recommender.feedback.simulator import Readers, Simulator  # noqa: E402
 from recommender.feedback.tune import tune_from_clicks, tune_from_gold  # noqa: E402
 from recommender.loaders import load_articles  # noqa: E402
@@ -118,6 +122,9 @@ def sensitivity(
             "true_win_rate_b": p_b,
             "decided_share": decided,
             "needed_at_true_rate": needed,
+            "exact_power_at_count": None
+            if needed is None
+            else impressions_power(needed, p_b, decided),
         }
         if needed is not None and needed <= cap:
             row["at_true_count"] = _experiments(
@@ -205,6 +212,7 @@ def fragment(
             "true CTR gain of B",
             "true win rate of B",
             "impressions needed (true rate)",
+            "exact power at that count",
             "at that count: significant & right",
             "significant & wrong",
             "median claim after a 3k pilot",
@@ -218,6 +226,9 @@ def fragment(
                 f"{r['true_ctr_gain']:+.1%}",
                 f"{r['true_win_rate_b']:.3f}",
                 fmt(r["needed_at_true_rate"]),
+                "-"
+                if r.get("exact_power_at_count") is None
+                else f"{r['exact_power_at_count']:.3f}",
                 cell(r, "at_true_count", "right_significant"),
                 cell(r, "at_true_count", "wrong_significant"),
                 cell(r, "protocol", "median_claim"),
@@ -233,9 +244,13 @@ def fragment(
 Simulated readers on the demo corpus (100 articles, packaged all-MiniLM-L6-v2); truth: readers'
 weights {fmt_settings(tune["truth"])}; examination = 1/position; top attraction 0.25.
 A = the shipped defaults; B moves the defaults' weights and half-life a share of the way toward
-the readers' own. "Impressions needed" is the sign-test planning figure (alpha 0.05, power 0.95)
-at the true win rate (computed exactly from the readers' model); {sizes["experiments"]}
-experiments were run at exactly that count (rows above the cap of {sizes["cap"]:,} impressions: not
+the readers' own. "Impressions needed" is the exact sign-test planning figure (alpha 0.05, power
+0.95: binomial power summed over the test's rejection region, averaged over the binomial number
+of decided impressions) at the true win rate and decided share (both computed exactly from the
+readers' model); "exact power" is that computed power. {sizes["experiments"]}
+experiments were run at exactly that count (a simulated share within about two standard errors,
+2 x sqrt(0.95 x 0.05 / {sizes["experiments"]}) = {2 * math.sqrt(0.0475 / sizes["experiments"]):.2f},
+of the exact power is what chance allows) (rows above the cap of {sizes["cap"]:,} impressions: not
 run). Then the protocol a site follows: a {PILOT:,}-impression pilot, `recommender eval
 interleaving` claims a total, a fresh experiment runs to that claim; {sizes["pilots"]}
 independent pilots per row.

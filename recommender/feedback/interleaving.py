@@ -26,6 +26,8 @@ ALPHA = 0.05
 POWER = 0.95
 """The planning power: at the impressions planned for, a true preference of the size planned
 for reaches significance in 95% of experiments (checked by the simulator)."""
+EXACT_UP_TO = 10_000_000
+"""Decided comparisons up to which the planning count is computed exactly."""
 PLANNING_CONFIDENCE = 0.90
 """The effect planned for is not the observed one but the lower end of its one-sided 90%
 confidence interval: an early, lucky-looking effect would otherwise promise too few impressions
@@ -149,9 +151,19 @@ def _critical_counts(n: np.ndarray, alpha: float) -> np.ndarray:
     """Per number of decided comparisons ``n``: the largest win count ``c`` whose two-sided
     sign-test p-value (``binomtest(c, n, 0.5)``, ``2 * P(X <= c)``) is below ``alpha``; -1 when
     no count is. The test rejects at ``X <= c`` or ``X >= n - c``."""
-    from scipy.stats import binom
+    from scipy.stats import binom, norm
 
-    return binom.ppf(alpha / 2, n, 0.5).astype(np.int64) - 1
+    # start from the normal approximation, then step until P(X <= c) < alpha/2 <= P(X <= c+1)
+    # (binom.cdf is fast; binom.ppf searches and is slow on large arrays)
+    c = np.floor(n / 2 + norm.ppf(alpha / 2) * np.sqrt(n) / 2).astype(np.int64)
+    c = np.clip(c, -1, n)
+    for _ in range(64):
+        low = binom.cdf(c, n, 0.5) >= alpha / 2
+        high = binom.cdf(c + 1, n, 0.5) < alpha / 2
+        if not (low.any() or high.any()):
+            return c
+        c = c - low + high
+    raise AssertionError("critical counts did not converge")  # pragma: no cover
 
 
 def sign_test_power(
@@ -172,11 +184,21 @@ def decided_needed(win_rate: float, *, alpha: float = ALPHA, power: float = POWE
     """The smallest number of decided comparisons from which the exact power of the sign test
     stays at or above ``power`` (None when ``win_rate`` is 1/2: nothing to detect).
 
-    Doubling then bisection find a crossing; as the power of a discrete test saws up and down
-    with ``n``, the window above it (a quarter of ``n``, at least 64, far wider than a tooth) is
-    checked and the answer moved past the last dip below ``power`` in it."""
+    Doubling then bisection find a crossing. The power of a discrete test saws up and down
+    with ``n``: its teeth are O(1/sqrt(n)) high while the trend climbs O(effect/sqrt(n)) per
+    comparison, so a dip can follow a crossing within about 1/effect ~ sqrt(n) comparisons.
+    The window above the crossing (64 + 20 sqrt(n), bounded memory even for tiny effects) is
+    checked and the answer moved past the last dip below ``power`` in it. Beyond
+    :data:`EXACT_UP_TO` comparisons (no site runs such an experiment) the normal approximation
+    is returned instead."""
+    from scipy.stats import norm
+
     if abs(win_rate - 0.5) < 1e-12 or not 0 <= win_rate <= 1:
         return None
+    z_a, z_b = norm.ppf(1 - alpha / 2), norm.ppf(power)
+    approx = ((z_a * 0.5 + z_b * math.sqrt(win_rate * (1 - win_rate))) / (win_rate - 0.5)) ** 2
+    if approx > EXACT_UP_TO:  # the exact search would take seconds; the normal one is close
+        return math.ceil(approx)
 
     def enough(n: int) -> bool:
         return bool(sign_test_power(n, win_rate, alpha=alpha)[0] >= power)
@@ -188,7 +210,7 @@ def decided_needed(win_rate: float, *, alpha: float = ALPHA, power: float = POWE
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if enough(mid) else (mid, hi)
-    window = np.arange(hi, hi + max(64, hi // 4) + 1)
+    window = np.arange(hi, hi + 64 + int(20 * math.sqrt(hi)) + 1)
     short = np.flatnonzero(sign_test_power(window, win_rate, alpha=alpha) < power)
     return int(window[short[-1]] + 1) if short.size else hi
 
@@ -201,7 +223,7 @@ def impressions_power(
     from scipy.stats import binom
 
     mean = impressions * decided_share
-    spread = 10 * math.sqrt(mean * (1 - decided_share)) + 10
+    spread = 7 * math.sqrt(mean * (1 - decided_share)) + 10
     d = np.arange(max(0, int(mean - spread)), min(impressions, int(mean + spread)) + 1)
     weights = binom.pmf(d, impressions, decided_share)
     return float(np.dot(weights, sign_test_power(d, win_rate, alpha=alpha)))
@@ -221,6 +243,8 @@ def impressions_needed(
     if n is None or decided_share <= 0:
         return None
     count = math.ceil(n / min(decided_share, 1.0))
+    if n > EXACT_UP_TO:
+        return count
 
     def enough(impressions: int) -> bool:
         return impressions_power(impressions, win_rate, decided_share, alpha=alpha) >= power
