@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from recommender import persistence
+from recommender import persistence, precomputed
 from recommender.articles import Article, article_from_mapping
 from recommender.config import Config
 from recommender.encoder import EmbeddingCache, Encoder, LazyEncoder, embed_texts
@@ -125,6 +125,8 @@ class Engine:
         self.lexical = lexical
         self._encoder = encoder
         self.ranker = Ranker(index, store.columns, lexical, rules, store.row_of)
+        self.precomputed = precomputed.PrecomputedLists.load(folder)
+        self.lists_served = {"precomputed": 0, "live": 0}  # read by the server's /metrics
 
     # ------------------------------------------------------------------ building and loading
     @classmethod
@@ -551,9 +553,52 @@ class Engine:
         settings for this call (``half_life_days=30``, ``same_category_only=True``, ...).
         ``now`` (POSIX seconds) fixes the clock for ``recency_reference="now"``.
         """
+        if not exclude and not options and now is None:
+            stored = self.precomputed_list(article_id, k)
+            if stored is not None:
+                self.lists_served["precomputed"] += 1
+                return stored
+        self.lists_served["live"] += 1
+        return self.related_live(article_id, k, exclude=exclude, now=now, **options)
+
+    def related_live(
+        self,
+        article_id: str,
+        k: int = 5,
+        *,
+        exclude: Collection[str] = (),
+        now: float | None = None,
+        **options: Any,
+    ) -> list[Recommendation]:
+        """:meth:`related` ranked now, never read from the precomputed lists."""
         source = self._indexed_source(article_id)
         settings = self.settings.replace(**options)
         return self._finish(self.ranker.rank(source, k, settings, exclude, now=now))
+
+    def precomputed_list(self, article_id: str, k: int = 5) -> list[Recommendation] | None:
+        """The stored list of an article under the engine's settings, or None (rank live)."""
+        lists, row = self.precomputed, self.store.row_of(article_id)
+        if lists is None or row is None or not lists.serves(self.settings, self.rules, k):
+            return None
+        ranked = lists.ranked(row)
+        if ranked is None:
+            return None
+        articles = self.store.articles([r for r, _, _ in ranked])
+        return [
+            Recommendation(article=a, score=score, why=why)
+            for a, (_, score, why) in zip(articles, ranked, strict=True)
+        ]
+
+    def precomputed_body(self, article_id: str, k: int = 5) -> bytes | None:
+        """The stored ``GET /related/{id}`` body, or None (rank live)."""
+        lists, row = self.precomputed, self.store.row_of(article_id)
+        if lists is None or row is None or not lists.serves(self.settings, self.rules, k):
+            return None
+        results = lists.results_json(row)
+        if results is None:
+            return None
+        self.lists_served["precomputed"] += 1
+        return precomputed.http_body(article_id, results)
 
     def query(
         self,
@@ -724,16 +769,20 @@ def _write_version(
     *,
     requested: str,
     exact_max: int,
+    change: precomputed.Change | None = None,
 ) -> tuple[Path, persistence.Manifest]:
-    """Write index, store and lexical files as a new version; (its folder, its manifest)."""
+    """Write index, store, lexical files and precomputed lists as a new version; (its folder,
+    its manifest). ``change``: how it follows from the current version (upsert, remove)."""
     index_fields = {**index.describe(), "requested": requested, "exact_max": exact_max}
 
     def fill(folder: Path) -> dict[str, Any]:
         index.save(folder)
         write_store_file(folder)
         lexical.save(folder)
+        lists = _write_lists(folder, index_path, fields, index, lexical, change)
         return {
             **fields,
+            "lists": lists.to_dict(),
             "article_count": index.count,
             "index_type": index.kind,
             "index": index_fields,
@@ -741,6 +790,31 @@ def _write_version(
 
     version_path = persistence.write_index_version(index_path, fill)
     return version_path, persistence.read_manifest(version_path, verify=False)
+
+
+def _write_lists(
+    folder: Path,
+    index_path: Path,
+    fields: Mapping[str, Any],
+    index: VectorIndex,
+    lexical: LexicalModel,
+    change: precomputed.Change | None,
+) -> precomputed.ListsReport:
+    """Rank every list of the version being written (or those a change can reach)."""
+    engine = Engine(
+        path=index_path,
+        folder=folder,
+        manifest=persistence.Manifest(dict(fields)),
+        index=index,
+        store=Store(folder / STORE_FILE),
+        settings=RankingSettings.from_dict(fields.get("ranking", {})),
+        rules=EditorialRules.from_dict(fields.get("rules", {}), where="manifest rules"),
+        lexical=lexical,
+    )
+    try:
+        return precomputed.write_lists(folder, engine, change)
+    finally:
+        engine.close()
 
 
 def _commit(
@@ -793,6 +867,7 @@ def _commit(
             write_store_file,
             requested=requested,
             exact_max=exact_max,
+            change=precomputed.Change(current, keep, drop_rows),
         )
     return UpdateReport(
         index_path=index_path,
