@@ -276,6 +276,11 @@ def build(
     config: Path | None = ConfigOpt,
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
+    precompute: bool = typer.Option(
+        True,
+        "--precompute/--no-precompute",
+        help="Store every article's read-more list with each version (fast default answers).",
+    ),
 ) -> None:
     """Read articles, embed them, and write an index (atomically replacing the old one).
 
@@ -296,6 +301,7 @@ def build(
         index_params=parse_set(index_params, what="--index-param"),
         exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
         lock_wait=wait,
+        precompute=precompute,
     )
     if as_json:
         data = {

@@ -39,7 +39,7 @@ def serve(
 
         from recommender.server import create_app
     except ImportError as exc:
-        names = ("fastapi", "starlette", "uvicorn", "pydantic", "threadpoolctl")
+        names = ("fastapi", "starlette", "uvicorn", "pydantic", "threadpoolctl", "prometheus_client")
         if exc.name and exc.name.split(".")[0] in names:
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
