@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -32,25 +33,79 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log requests."),
+    access_log_file: Path | None = typer.Option(
+        None, "--access-log-file", help="Append one JSON line per request to this file."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", "-w", min=1, help="Processes sharing the memory-mapped index."
+    ),
 ) -> None:
     """Answer read-more requests over HTTP (and serve the widget); reloads rebuilt indexes."""
     try:
         import uvicorn
 
-        from recommender.server import create_app
+        from recommender import server
     except ImportError as exc:
-        names = ("fastapi", "starlette", "uvicorn", "pydantic", "threadpoolctl", "prometheus_client")
+        names = (
+            "fastapi",
+            "starlette",
+            "uvicorn",
+            "pydantic",
+            "threadpoolctl",
+            "prometheus_client",
+        )
         if exc.name and exc.name.split(".")[0] in names:
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
         raise
-    app = create_app(index, config=_config_path(config))
+    config = _config_path(config)
+    if workers > 1:
+        _serve_workers(index, config, access_log_file, workers)
+        sys.stderr.write(f"Serving {index} with {workers} worker processes\n")
+        uvicorn.run(
+            "recommender.server:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            access_log=access_log,
+            log_level="info",
+        )
+        return
+    settings = None
+    if access_log_file is not None:
+        from recommender.config import load_config
+
+        loaded = load_config(config) if config else None
+        base = server.serve_settings(loaded.serve) if loaded else server.ServeSettings()
+        settings = dataclasses.replace(base, access_log=str(access_log_file))
+    app = server.create_app(index, config=config, settings=settings)
     engine = app.state.holder.get().engine
     sys.stderr.write(
         f"Serving {index} (version {engine.manifest.version_id}, {len(engine)} articles)"
         f" at http://{host}:{port}/ (docs: /docs, widget: /widget.js)\n"
     )
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+
+
+def _serve_workers(index: Path, config: Path | None, access_log: Path | None, n: int) -> None:
+    """Check the index and hand its settings to the worker processes (environment)."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    from recommender import persistence, server
+    from recommender.metrics import MULTIPROC_ENV
+
+    persistence.read_manifest(persistence.resolve_version(index), verify=False)  # fail early
+    os.environ[server.ENV_INDEX] = str(index)
+    os.environ[server.ENV_CONFIG] = str(config) if config else ""
+    os.environ[server.ENV_ACCESS_LOG] = str(access_log) if access_log else ""
+    if not os.environ.get(MULTIPROC_ENV):  # metrics summed over the workers
+        folder = tempfile.mkdtemp(prefix=f"recommender-metrics-{n}-")
+        os.environ[MULTIPROC_ENV] = folder
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 def export(

@@ -548,6 +548,7 @@ def create_app(
                 "built_at": data.get("built_at"),
                 "reloads": holder.reloads,
                 "reload_error": holder.last_error,
+                "worker_pid": os.getpid(),
             },
             {"Cache-Control": "no-store"},
         )
@@ -560,3 +561,23 @@ def create_app(
         return Response(widget, media_type="text/javascript; charset=utf-8", headers=headers)
 
     return app
+
+
+# ---------------------------------------------------------------------------- worker processes
+ENV_INDEX = "RECOMMENDER_SERVE_INDEX"
+ENV_CONFIG = "RECOMMENDER_SERVE_CONFIG"
+ENV_ACCESS_LOG = "RECOMMENDER_SERVE_ACCESS_LOG"
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory each ``serve --workers N`` process calls (uvicorn imports it by name):
+    index, config file and access log come from ``RECOMMENDER_SERVE_*`` variables set by
+    ``serve``. Every worker memory-maps the same version files, so the page cache holds one
+    copy of the vectors and lists, and reloads on its own when the index link moves."""
+    config_path = os.environ.get(ENV_CONFIG) or None
+    loaded = load_config(config_path) if config_path else None
+    settings = serve_settings(loaded.serve, source=str(loaded.path)) if loaded else ServeSettings()
+    access_log = os.environ.get(ENV_ACCESS_LOG)
+    if access_log:
+        settings = dataclasses.replace(settings, access_log=access_log)
+    return create_app(os.environ[ENV_INDEX], config=loaded, settings=settings)
