@@ -201,7 +201,7 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
     ids = [a.id for a in articles]
     texts = [article_text(a) for a in articles]
     index = work / "demo"
-    Engine.build(articles, index, encoder=encoder, cache=False)
+    Engine.build(articles, index, encoder=encoder, cache=False, precompute=False)
     engine = Engine.load(index, encoder=encoder)
     gold = load_gold(demo_gold_path(), known_ids=engine)
     gold_lists = gold.as_dict()
