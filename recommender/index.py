@@ -470,9 +470,8 @@ class HNSWSQIndex(HNSWIndex):
     @classmethod
     def empty(cls, dimension: int, **params: Any) -> HNSWSQIndex:
         p = cls.resolve_params(params)
-        index = faiss.IndexHNSWSQ(
-            dimension, faiss.ScalarQuantizer.QT_8bit, int(p["M"]), faiss.METRIC_INNER_PRODUCT
-        )
+        qtype: Any = faiss.ScalarQuantizer.QT_8bit  # an enum int; the stubs want the class
+        index = faiss.IndexHNSWSQ(dimension, qtype, int(p["M"]), faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = int(p["ef_construction"])
         index.hnsw.efSearch = int(p["ef_search"])
         return cls(index, np.zeros(0, dtype=bool), p)
