@@ -60,12 +60,14 @@ def serve(
         raise
     config = _config_path(config)
     if workers > 1:
-        _serve_workers(index, config, access_log_file, workers)
+        from recommender import workers as worker_processes
+
         sys.stderr.write(f"Serving {index} with {workers} worker processes\n")
-        uvicorn.run(
-            "recommender.server:app_from_environment",
-            factory=True,
-            workers=workers,
+        worker_processes.run(
+            index,
+            config,
+            access_log_file,
+            workers,
             host=host,
             port=port,
             access_log=access_log,
@@ -86,26 +88,6 @@ def serve(
         f" at http://{host}:{port}/ (docs: /docs, widget: /widget.js)\n"
     )
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
-
-
-def _serve_workers(index: Path, config: Path | None, access_log: Path | None, n: int) -> None:
-    """Check the index and hand its settings to the worker processes (environment)."""
-    import atexit
-    import os
-    import shutil
-    import tempfile
-
-    from recommender import persistence, server
-    from recommender.metrics import MULTIPROC_ENV
-
-    persistence.read_manifest(persistence.resolve_version(index), verify=False)  # fail early
-    os.environ[server.ENV_INDEX] = str(index)
-    os.environ[server.ENV_CONFIG] = str(config) if config else ""
-    os.environ[server.ENV_ACCESS_LOG] = str(access_log) if access_log else ""
-    if not os.environ.get(MULTIPROC_ENV):  # metrics summed over the workers
-        folder = tempfile.mkdtemp(prefix=f"recommender-metrics-{n}-")
-        os.environ[MULTIPROC_ENV] = folder
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 def export(

@@ -48,6 +48,7 @@ from recommender.articles import InputError
 from recommender.config import Config, load_config
 from recommender.encoder import Encoder, LazyEncoder, ModelNotFoundError
 from recommender.engine import Engine, UnknownArticleError
+from recommender.fastpath import PrecomputedFastPath
 from recommender.metrics import AccessLog, Metrics, MetricsMiddleware, metrics_route
 from recommender.ranking import RankingSettings
 
@@ -412,6 +413,13 @@ def create_app(
     app.state.holder = holder
     app.state.settings = settings
     metrics = app.state.metrics = Metrics(holder)
+    app.add_middleware(  # innermost: CORS and metrics wrap it as they wrap the routes
+        PrecomputedFastPath,
+        holder=holder,
+        etag=_etag,
+        cache_control=cache_control,
+        served=metrics.list_served,
+    )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

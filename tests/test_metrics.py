@@ -78,3 +78,17 @@ def test_precomputed_answer_equals_live_answer(index: Path) -> None:
         forced = client.get(f"/related/{aid}?weight_tags=0.05")  # an option: ranked live
         assert forced.json() == live  # the index's own value: same list
         assert stored.headers["etag"] != forced.headers["etag"]
+
+
+def test_fast_path_answers_as_the_route_does(index: Path) -> None:
+    client = TestClient(create_app(index, encoder=FakeEncoder()))
+    fast = client.get("/related/a00003")
+    assert client.app.state.metrics.lists.labels("precomputed")._value.get() == 1  # type: ignore[attr-defined]
+    routed = client.get("/related/a00003?k=5&exclude=")  # not the plain query: the route
+    assert fast.content == routed.content
+    assert fast.headers["etag"] == routed.headers["etag"]
+    assert fast.headers["cache-control"] == routed.headers["cache-control"]
+    assert fast.headers["content-type"] == routed.headers["content-type"]
+    again = client.get("/related/a00003", headers={"If-None-Match": fast.headers["etag"]})
+    assert again.status_code == 304 and again.headers["etag"] == fast.headers["etag"]
+    assert client.get("/related/no-such-id").status_code == 404  # on to the route
