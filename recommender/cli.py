@@ -58,6 +58,29 @@ WaitOpt = typer.Option(
     metavar="SECONDS",
     help="If another process is writing this index, wait up to this long for it.",
 )
+RayOpt = typer.Option(
+    None,
+    "--ray",
+    is_flag=False,
+    flag_value="local",
+    metavar="[ADDRESS]",
+    help="Embed on Ray (extra 'ray'): alone, a local Ray; or a cluster, e.g. --ray=auto,"
+    " --ray=ray://head:10001. Put it after the inputs.",
+)
+RayWorkersOpt = typer.Option(
+    None, "--ray-workers", min=1, help="Ray embedding workers (default: one per CPU, or GPU)."
+)
+
+
+def _ray_encoder(address: str | None, model: str | None, workers: int | None) -> Any:
+    """The Ray encoder for ``--ray``, or None (embed here)."""
+    if address is None:
+        return None
+    from recommender.distributed import RayEncoder
+
+    return RayEncoder(model, address=address, workers=workers)
+
+
 SetOpt = typer.Option(
     None,
     "--set",
@@ -281,6 +304,8 @@ def build(
         "--precompute/--no-precompute",
         help="Store every article's read-more list with each version (fast default answers).",
     ),
+    ray: str | None = RayOpt,
+    ray_workers: int | None = RayWorkersOpt,
 ) -> None:
     """Read articles, embed them, and write an index (atomically replacing the old one).
 
@@ -295,6 +320,7 @@ def build(
         articles,
         index,
         model=model,
+        encoder=_ray_encoder(ray, model, ray_workers),
         cache=not no_cache,
         config=_config(config),
         index_type=index_type,
@@ -329,6 +355,8 @@ def upsert(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
+    ray: str | None = RayOpt,
+    ray_workers: int | None = RayWorkersOpt,
 ) -> None:
     """Add new articles and replace changed ones (same id) in an existing index.
 
@@ -338,7 +366,16 @@ def upsert(
     from recommender.engine import Engine
     from recommender.loaders import load_articles
 
-    report = Engine.upsert(load_articles(inputs), index, cache=not no_cache, lock_wait=wait)
+    encoder = None
+    if ray is not None:
+        from recommender import persistence
+
+        folder = persistence.resolve_version(index)
+        model = persistence.read_manifest(folder, verify=False).model_name
+        encoder = _ray_encoder(ray, model, ray_workers)
+    report = Engine.upsert(
+        load_articles(inputs), index, encoder=encoder, cache=not no_cache, lock_wait=wait
+    )
     if as_json:
         sys.stdout.write(_update_json(report))
     else:
