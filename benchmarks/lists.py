@@ -32,8 +32,8 @@ from common import PrecomputedEncoder
 from load import synthetic_articles
 
 from recommender.engine import Engine
-from recommender.persistence import resolve_version
 from recommender.precomputed import PrecomputedLists
+from recommender.storage.versions import resolve_version
 from recommender.text import article_text
 
 

@@ -25,7 +25,7 @@ import common
 import numpy as np
 from scale import synthetic_vectors
 
-from recommender.index import INDEX_FILE, index_class
+from recommender.storage.index import INDEX_FILE, index_class
 
 DIMENSION = 384
 

@@ -132,8 +132,8 @@ def measure(path: Path, queries: int, seed: int = 5) -> dict[str, Any]:
     """Load and query one index, in a fresh process (so RSS is this index's alone)."""
     import faiss
 
-    from recommender import persistence
     from recommender.engine import INDEX_FILE, Engine
+    from recommender.storage import versions as persistence
 
     # One OpenMP thread, as `recommender serve` runs each request: single-query latency on
     # shared cores is steadier, and engine and raw search get the same budget.
@@ -144,9 +144,7 @@ def measure(path: Path, queries: int, seed: int = 5) -> dict[str, Any]:
     load_s = time.perf_counter() - started
     ids = [
         str(i)
-        for i in np.random.default_rng(seed).choice(
-            [str(i) for i in engine.store.columns.ids], size=queries, replace=False
-        )
+        for i in np.random.default_rng(seed).choice(engine.ids(), size=queries, replace=False)
     ]
     for aid in ids[:5]:  # warm-up: first-call costs (caches, lazy columns) are not latency
         engine.related(aid, k=K)
@@ -169,8 +167,7 @@ def measure(path: Path, queries: int, seed: int = 5) -> dict[str, Any]:
     many_s = time.perf_counter() - started
     rss_queried = _rss()
     n = len(engine)
-    rows = np.array([engine.store.row_of(aid) for aid in ids])
-    source_vectors = engine.index.vectors(rows)
+    source_vectors = engine.vectors(ids)
     size = persistence.folder_size(engine.folder)
     raw_index = faiss.read_index(str(engine.folder / INDEX_FILE))
     engine.close()

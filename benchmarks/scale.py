@@ -130,7 +130,7 @@ def folder(n: int) -> Path:
 
 # ---------------------------------------------------------------------- child processes
 def _built(report: Any, seconds: float) -> dict[str, Any]:
-    from recommender.persistence import folder_size
+    from recommender.storage.versions import folder_size
 
     path = report.version_path
     return {
@@ -189,7 +189,8 @@ def child_measure(n: int, queries: int, seed: int = 5) -> dict[str, Any]:
     rss_loaded = process.memory_info().rss
     rng = np.random.default_rng(seed)
     picks = rng.choice(n, size=min(queries, n), replace=False)
-    ids = [str(engine.store.columns.ids[i]) for i in picks]
+    all_ids = engine.ids()
+    ids = [all_ids[i] for i in picks]
     for aid in ids[:20]:  # warm-up: first touches of the memory-mapped pages
         engine.related(aid, k=K)
     seconds, cpu, lists = [], [], []
@@ -199,15 +200,14 @@ def child_measure(n: int, queries: int, seed: int = 5) -> dict[str, Any]:
         seconds.append(time.perf_counter() - t)
         cpu.append(time.thread_time() - c)  # this thread's CPU: the work, without waiting
         lists.append([r.id for r in results])
-    rows = np.array([engine.store.row_of(a) for a in ids])
     raw_s = []
     neighbours = []
-    for row in rows:
-        vector = engine.index.vectors(np.array([row]))
+    for aid in ids:
+        vector = engine.vectors([aid])
         t = time.perf_counter()
-        _, found = engine.index.search(vector, K + 1)
+        found = engine.nearest(vector, K + 1)[0]
         raw_s.append(time.perf_counter() - t)
-        neighbours.append([int(r) for r in found[0] if r != row][:K])
+        neighbours.append([other for other, _ in found if other != aid][:K])
     ms = np.array(seconds) * 1000
     raw_ms = np.array(raw_s) * 1000
     return {
@@ -243,10 +243,8 @@ def child_profile(n: int, queries: int = 200) -> str:
     threadpool_limits(1)
     faiss.omp_set_num_threads(1)
     engine = Engine.load(folder(n))
-    ids = [
-        str(engine.store.columns.ids[i])
-        for i in np.random.default_rng(9).choice(n, size=queries, replace=False)
-    ]
+    all_ids = engine.ids()
+    ids = [all_ids[i] for i in np.random.default_rng(9).choice(n, size=queries, replace=False)]
     for aid in ids[:20]:
         engine.related(aid, k=K)
     profile = cProfile.Profile()
@@ -367,6 +365,19 @@ def recall(found: list[list[Any]], truth: list[list[Any]]) -> float:
     )
 
 
+def run_in_child(command: str, *rest: str) -> Any:
+    """One measurement in this (fresh) process, as asked for by :func:`run_child`."""
+    if command == "build":
+        return child_build(int(rest[0]))
+    if command == "reindex":
+        return child_reindex(int(rest[0]), rest[1])
+    if command == "measure":
+        return child_measure(int(rest[0]), int(rest[1]))
+    if command == "profile":
+        return child_profile(int(rest[0]))
+    return model_updates(int(rest[0]))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -399,18 +410,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         finish()
         return
     if args.child:
-        command, *rest = args.child
-        if command == "build":
-            result: Any = child_build(int(rest[0]))
-        elif command == "reindex":
-            result = child_reindex(int(rest[0]), rest[1])
-        elif command == "measure":
-            result = child_measure(int(rest[0]), int(rest[1]))
-        elif command == "profile":
-            result = child_profile(int(rest[0]))
-        else:
-            result = model_updates(int(rest[0]))
-        print(json.dumps(result))
+        print(json.dumps(run_in_child(*args.child)))
         return
 
     started = time.perf_counter()

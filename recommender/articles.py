@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,7 @@ def parse_datetime(value: Any) -> dt.datetime:
 
 
 _TAG_SPLIT = re.compile(r"[;,]")
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def parse_tags(value: Any) -> tuple[str, ...]:
@@ -103,7 +104,17 @@ def _optional_str(value: Any, name: str) -> str | None:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {type(value).__name__}")
     value = value.strip()
+    if name == "url":
+        _check_scheme(value)
     return value or None
+
+
+def _check_scheme(url: str | None) -> None:
+    """A javascript: or data: link in a read-more box would run in the reader's browser."""
+    if url and _SCHEME.match(url):
+        scheme = url.partition(":")[0].lower()
+        if scheme not in ("http", "https"):
+            raise ValueError(f"scheme {scheme!r} not allowed: use http(s) or a site-relative path")
 
 
 def article_from_mapping(
@@ -136,6 +147,25 @@ def article_from_mapping(
     if not isinstance(body, str):
         raise fail("body", f"expected a string, got {type(body).__name__}")
 
+    published_at, tags, values = _optional_fields(data, fail)
+    metadata = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
+    return Article(
+        id=raw_id.strip(),
+        title=title.strip(),
+        body=body,
+        url=values["url"],
+        published_at=published_at,
+        category=values["category"],
+        tags=tags,
+        language=values["language"].lower() if values["language"] else None,
+        metadata=metadata,
+    )
+
+
+def _optional_fields(
+    data: Mapping[str, Any], fail: Callable[[str, str], InputError]
+) -> tuple[dt.datetime | None, tuple[str, ...], dict[str, str | None]]:
+    """``published_at``, ``tags``, and the optional strings (url, category, language)."""
     published_at = None
     raw_date = data.get("published_at")
     if raw_date not in (None, ""):
@@ -154,16 +184,4 @@ def article_from_mapping(
             values[name] = _optional_str(data.get(name), name)
         except ValueError as exc:
             raise fail(name, str(exc)) from None
-
-    metadata = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
-    return Article(
-        id=raw_id.strip(),
-        title=title.strip(),
-        body=body,
-        url=values["url"],
-        published_at=published_at,
-        category=values["category"],
-        tags=tags,
-        language=values["language"].lower() if values["language"] else None,
-        metadata=metadata,
-    )
+    return published_at, tags, values

@@ -76,7 +76,10 @@ class SentenceTransformerEncoder:
 
         hf_logging.disable_progress_bar()  # the weight-loading bar is noise in a CLI
 
-        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        try:
+            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:  # a folder that is not a sentence-transformers model
+            raise ModelNotFoundError(f"cannot load the model in {self.path}: {exc}") from None
         # sentence-transformers 6 renamed the method; older releases only have the old name
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)

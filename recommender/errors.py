@@ -44,8 +44,25 @@ class SettingsError(RecommenderError, ValueError):
     """A ranking setting, request option or config value out of its range or of the wrong type."""
 
 
-class ConfigError(RecommenderError, ValueError):
-    """A configuration file that cannot be read or has unknown or malformed entries."""
+class ConfigError(InputError):
+    """A configuration file that cannot be read or has unknown or malformed entries.
+
+    An :class:`InputError` (the file is the input): its message names the file and the key.
+    """
+
+
+class PathError(RecommenderError, OSError):
+    """A file or folder the user named that cannot be read or written (no permission, a file
+    where a folder should be, a full disk...): the message names the path and the reason."""
+
+    def __init__(self, path: str | Path, action: str, reason: OSError | str) -> None:
+        self.path = Path(path)
+        if isinstance(reason, OSError):
+            culprit = reason.filename  # the part of the path at fault, when it is another one
+            reason = reason.strerror or str(reason)
+            if culprit is not None and Path(culprit) != self.path:
+                reason = f"{culprit}: {reason}"
+        super().__init__(f"cannot {action} {path}: {reason}")
 
 
 class IndexFormatError(RecommenderError, RuntimeError):
@@ -96,6 +113,5 @@ class MissingExtraError(RecommenderError, ImportError):
         )
 
 
-# What the shells print as one line. ValueError and OSError are still here until every module
-# raises RecommenderError subclasses for user mistakes (then only RecommenderError remains).
-USER_ERRORS: tuple[type[BaseException], ...] = (RecommenderError, ValueError, OSError)
+# What the shells print as one line; anything else is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (RecommenderError,)

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
+from recommender.errors import InputError, PathError, SettingsError
+
 if TYPE_CHECKING:
     from recommender.engine import Engine
 
@@ -103,7 +105,11 @@ class _Writer:
         self.written = self.unchanged = self.removed = 0
 
     def put(self, path: Path, data: bytes) -> None:
-        if _write_if_changed(path, data):
+        try:
+            changed = _write_if_changed(path, data)
+        except OSError as exc:  # a read-only site folder, a file where a folder should be...
+            raise PathError(path, "write", exc) from None
+        if changed:
             self.written += 1
         else:
             self.unchanged += 1
@@ -135,9 +141,9 @@ def export(
     ``options`` are ranking options for this export (as for :meth:`Engine.related`).
     """
     if format not in FORMATS:
-        raise ValueError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
+        raise SettingsError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
     if k < 1:
-        raise ValueError("k must be at least 1")
+        raise SettingsError("k must be at least 1")
     started = time.perf_counter()
     out = Path(out)
     writer = _Writer()
@@ -149,7 +155,11 @@ def export(
         if per_article is not None:
             name = safe_name(article_id) + ".json"
             if name in names:
-                raise ValueError(f"ids {names[name]!r} and {article_id!r} map to one file {name}")
+                raise InputError(
+                    f"ids {names[name]!r} and {article_id!r} map to one file {name}",
+                    source=str(per_article),
+                    field="id",
+                )
             names[name] = article_id
             writer.put(per_article / name, _dump({"id": article_id, "results": items}))
         if format != "hugo":

@@ -3,7 +3,9 @@
 Every reader yields validated :class:`~recommender.articles.Article` objects (with where they
 came from) and raises
 :class:`~recommender.articles.InputError` naming file, line and field on the first problem.
-:func:`load_articles` reads several inputs, rejects duplicate ids and empty input.
+:func:`load_articles` reads several inputs of any format (these and those of
+:mod:`recommender.sources`, which detects each input's format and runs the one read loop),
+rejects duplicate ids and empty input.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 import tomllib
 import yaml
 
-from recommender.articles import Article, InputError, article_from_mapping
+from recommender.articles import Article, article_from_mapping
+from recommender.errors import InputError
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 _JEKYLL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
@@ -27,7 +30,10 @@ _JEKYLL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 
 def _decode(path: Path) -> str:
     """The file as text; bytes that are not UTF-8 are an error naming the line."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -188,51 +194,21 @@ def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Locate
     yield article_from_mapping(record, source=str(path), line=1), str(path), 1
 
 
-def read_path(path: Path) -> Iterator[Located]:
-    """Dispatch on the kind of input: folder of Markdown, .jsonl/.ndjson, .json, .csv, .md."""
-    if path.is_dir():
-        yield from read_markdown_dir(path)
-        return
-    if not path.exists():
-        raise InputError("no such file or folder", source=str(path))
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        yield from read_jsonl(path)
-    elif suffix == ".json":
-        yield from read_json(path)
-    elif suffix in (".csv", ".tsv"):
-        yield from read_csv(path)
-    elif suffix in MARKDOWN_SUFFIXES:
-        yield from read_markdown_file(path)
-    else:
-        raise InputError(
-            f"unknown input type '{suffix}': use .jsonl, .json, .csv, .md or a folder of .md files",
-            source=str(path),
-        )
+def load_articles(
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    format: str | None = None,
+    include_pages: bool = False,
+    timeout: float = 20.0,
+) -> list[Article]:
+    """Read and validate every input; duplicate ids and empty input are errors.
 
+    Inputs are files, folders or URLs in any format of :mod:`recommender.sources` (JSONL, JSON,
+    CSV, Markdown, WordPress WXR, RSS/Atom, HTML pages, sitemaps), detected from their content
+    unless ``format`` names one. What was skipped on purpose (drafts, tag pages ...) is counted
+    by :func:`recommender.sources.read_inputs`, which this wraps.
+    """
+    from recommender.sources import ReadOptions, read_inputs
 
-def load_articles(paths: Sequence[str | Path] | str | Path) -> list[Article]:
-    """Read and validate every input; duplicate ids and empty input are errors."""
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    if not paths:
-        raise InputError("no input files given")
-    articles: list[Article] = []
-    seen: dict[str, str] = {}
-    for raw in paths:
-        path = Path(raw)
-        count = 0
-        for article, source, line in read_path(path):
-            if article.id in seen:
-                raise InputError(
-                    f"duplicate id {article.id!r} (first seen at {seen[article.id]})",
-                    source=source,
-                    line=line,
-                    field="id",
-                )
-            seen[article.id] = f"{source}:{line}" if line else source
-            articles.append(article)
-            count += 1
-        if count == 0:
-            raise InputError("no articles found (empty input)", source=str(path))
-    return articles
+    options = ReadOptions(format=format, include_pages=include_pages, timeout=timeout)
+    return read_inputs(paths, options).articles

@@ -51,7 +51,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recommender.ranking import RankingSettings
-from recommender.rules import EditorialRules
+from recommender.ranking.rules import EditorialRules
+from recommender.results import Why
 
 if TYPE_CHECKING:
     from recommender.engine import Engine
@@ -128,14 +129,13 @@ class PrecomputedLists:
     def has(self, row: int) -> bool:
         return int(self.index[row, 1]) >= 0
 
-    def ranked(self, row: int) -> list[tuple[int, float, dict[str, Any]]] | None:
+    def ranked(self, row: int) -> list[tuple[int, float, Why]] | None:
         """(row, score, why) of the stored list, or None when the list is answered live."""
         offset, length, _ = (int(v) for v in self.index[row])
         if length < 0:
             return None
-        return [
-            (int(r), float(s), w) for r, s, w in json.loads(self._blob[offset : offset + length])
-        ]
+        items = json.loads(self._blob[offset : offset + length])
+        return [(int(r), float(s), why_from_dict(w)) for r, s, w in items]
 
     def results_json(self, row: int) -> bytes | None:
         """The stored HTTP ``results`` array, or None when the list is answered live."""
@@ -143,6 +143,25 @@ class PrecomputedLists:
         if length < 0:
             return None
         return bytes(self._blob[offset + length : offset + length + http])
+
+
+def why_from_dict(data: Mapping[str, Any]) -> Why:
+    """The :class:`Why` whose ``to_dict()`` is ``data`` (as stored)."""
+    return Why(
+        contributions=dict(data["contributions"]),
+        cosine=data["cosine"],
+        lexical=data["lexical"],
+        shared_terms=tuple(data["shared_terms"]),
+        shared_tags=tuple(data["shared_tags"]),
+        same_category=data["same_category"],
+        age_days=data["age_days"],
+        age_reference=data["age_reference"],
+        filters=tuple(data.get("filters", ())),
+        collapsed=tuple(data.get("collapsed", ())),
+        mmr_penalty=data.get("mmr_penalty"),
+        fallback=data.get("fallback"),
+        rules=tuple(data.get("rules", ())),
+    )
 
 
 # ---------------------------------------------------------------------------- computing
@@ -202,9 +221,7 @@ def _rank_one(engine: Engine, recorder: _RecordingIndex, row: int, k: int) -> _E
     recorder.floor = math.inf  # searches of this list only
     results = engine.related_live(str(cols.ids[row]), k)
     floor = recorder.floor if recorder.floor != math.inf else -math.inf  # no search: all rows
-    ranked = [
-        [engine.store.row_of(r.id), r.score, r.why] for r in results
-    ]  # row_of: ids are unique
+    ranked = [[engine.store.row_of(r.id), r.score, r.why.to_dict()] for r in results]
     return _Entry(
         json.dumps(ranked, ensure_ascii=False, separators=(",", ":")).encode(),
         http_results(results),
@@ -381,8 +398,8 @@ def _needs_rank(
     if engine.rules.pins_for(source_id):
         return True
     for row, _, why in ranked:
-        if row in dropped or "fallback" in why or "filters" in why:
+        if row in dropped or why.fallback is not None or why.filters:
             return True
-        if written_ids.intersection(why.get("collapsed", ())):
+        if written_ids.intersection(why.collapsed):
             return True
     return False

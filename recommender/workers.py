@@ -20,8 +20,9 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from recommender import persistence, server
 from recommender.metrics import MULTIPROC_ENV
+from recommender.server import app as server
+from recommender.storage import versions as persistence
 
 
 def _no_delay(transport: Any) -> None:
@@ -68,7 +69,7 @@ def run(
         os.environ[MULTIPROC_ENV] = folder
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
     uvicorn.run(
-        "recommender.server:app_from_environment",
+        "recommender.server.app:app_from_environment",
         factory=True,
         workers=workers,
         http=HTTP_PROTOCOL,

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from recommender.articles import Article  # noqa: E402
 from recommender.engine import Engine  # noqa: E402
-from recommender.lexical import stop_words  # noqa: E402
+from recommender.storage.lexical import stop_words  # noqa: E402
 from tests.conftest import FakeEncoder, make_article  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(50)]

@@ -39,11 +39,11 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def http(
-    url: str, body: Any = None, headers: dict[str, str] | None = None
+    url: str, body: Any = None, headers: dict[str, str] | None = None, method: str | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of a request; HTTP errors are answers, not exceptions."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers=dict(headers or {}))
+    request = urllib.request.Request(url, data=data, headers=dict(headers or {}), method=method)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from recommender import engine as engine_module
 from recommender.cli import app
+from recommender.indexing import writers as indexing_module
 
 from .conftest import FakeEncoder, write_jsonl
 
@@ -52,6 +53,7 @@ RECORDS = [
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+    monkeypatch.setattr(indexing_module, "LazyEncoder", lambda model=None: FakeEncoder())
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ import numpy as np
 
 from recommender.articles import Article
 from recommender.engine import Engine
-from recommender.lexical import LexicalModel
-from recommender.persistence import versions_dir
+from recommender.storage.lexical import LexicalModel
+from recommender.storage.versions import versions_dir
 from recommender.text import article_text
 
 from ._crash_writer import states

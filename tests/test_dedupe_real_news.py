@@ -40,5 +40,5 @@ def test_no_list_shows_a_text_twice_or_the_sources_copy(tmp_path: Path) -> None:
         assert len(texts) == 10
         assert len(set(texts)) == len(texts), aid
         assert body[aid] not in texts, aid
-        collapsed += sum(len(r.why.get("collapsed", [])) for r in results)
+        collapsed += sum(len(r.why.collapsed) for r in results)
     assert collapsed > 0  # copies were met and folded, not merely absent

@@ -41,7 +41,7 @@ def test_every_article_gets_k_explained_results(demo_index: Path) -> None:
     for aid, results in engine.related_many(k=5):
         assert len(results) == 5 and aid not in {r.id for r in results}
         for r in results:
-            assert sum(r.why["contributions"].values()) == pytest.approx(r.score, abs=1e-4)
+            assert sum(r.why.contributions.values()) == pytest.approx(r.score, abs=1e-4)
         source = engine.article(aid)
         same_section += sum(r.article.category == source.category for r in results)
         total += len(results)

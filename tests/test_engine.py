@@ -11,7 +11,7 @@ import pytest
 
 from recommender.articles import Article, InputError
 from recommender.engine import Engine, UnknownArticleError
-from recommender.persistence import FORMAT_VERSION, IndexFormatError, versions_dir
+from recommender.storage.versions import FORMAT_VERSION, IndexFormatError, versions_dir
 
 from .conftest import FakeEncoder, make_article
 
@@ -31,7 +31,7 @@ def test_round_trip(built: Path, small_corpus: list[Article]) -> None:
     engine = load(built)
     assert len(engine) == len(small_corpus)
     assert engine.article("vote-2") == small_corpus[1]
-    info = engine.info()
+    info = engine.info().to_dict()
     assert info["article_count"] == 7 and info["model"] == "fake-bow-64"
     assert info["dimension"] == 64 and info["size_bytes"] > 0
     assert info["format_version"] == FORMAT_VERSION
@@ -57,14 +57,14 @@ def test_related_topics_k_and_never_self(built: Path) -> None:
             assert aid not in [r.id for r in results]
             assert len({r.id for r in results}) == k
             for r in results:
-                assert set(r.why["contributions"]) == {
+                assert set(r.why.contributions) == {
                     "similarity",
                     "lexical",
                     "recency",
                     "category",
                     "tags",
                 }
-                assert r.score == pytest.approx(sum(r.why["contributions"].values()), abs=1e-5)
+                assert r.score == pytest.approx(sum(r.why.contributions.values()), abs=1e-5)
     # more than exist: all the others, no more
     assert len(engine.related("vote-1", k=50)) == 6
     with pytest.raises(ValueError):
@@ -76,7 +76,7 @@ def test_related_topics_k_and_never_self(built: Path) -> None:
 def test_exclude_and_options(built: Path) -> None:
     engine = load(built)
     results = engine.related("vote-1", k=2, exclude=["vote-2", "unknown-id"])
-    assert [r.id for r in results][0] == "vote-3"
+    assert results[0].id == "vote-3"
     assert "vote-2" not in [r.id for r in results]
     rec = engine.related(
         "vote-1",

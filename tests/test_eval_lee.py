@@ -15,6 +15,7 @@ from recommender.cli import app
 from recommender.evaluation import MissingExtraError
 from recommender.evaluation.lee import lee_article, load_lee
 from recommender.evaluation.runs import evaluate_lee
+from recommender.indexing import writers as indexing_module
 
 from .conftest import FakeEncoder
 
@@ -56,6 +57,7 @@ def test_evaluate_lee_plumbing_with_fake_encoder(lee) -> None:  # type: ignore[n
 
 def test_eval_lee_cli_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+    monkeypatch.setattr(indexing_module, "LazyEncoder", lambda model=None: FakeEncoder())
     result = runner.invoke(app, ["eval", "lee", "--dense", "--set", "dedupe=false", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -88,7 +90,7 @@ def test_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.model
 def test_dense_cosine_on_lee_with_the_real_model(lee) -> None:  # type: ignore[no-untyped-def]
-    from recommender.cli_eval import dense_only
+    from recommender.cli.eval import dense_only
 
     report = evaluate_lee(data=lee, options=dense_only())
     # all-MiniLM-L6-v2 cosine gives about 0.66 on Lee50 (between LSA 0.60 and ESA 0.72).

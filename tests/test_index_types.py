@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from recommender.engine import Engine
-from recommender.index import (
+from recommender.storage.index import (
     INDEX_TYPES,
     TOMBSTONES_FILE,
     FlatIndex,
@@ -18,7 +18,7 @@ from recommender.index import (
     choose_index_type,
     index_class,
 )
-from recommender.persistence import IndexFormatError
+from recommender.storage.versions import IndexFormatError
 
 from .conftest import FakeEncoder, make_article
 
@@ -127,11 +127,11 @@ def test_engine_chooses_type_by_size_and_switches_when_it_grows(tmp_path: Path) 
     index = tmp_path / "idx"
     articles = corpus(60)
     report = Engine.build(articles[:40], index, encoder=FakeEncoder(), exact_max=45)
-    assert report.index["type"] == "flat-ip" and report.index["requested"] == "auto"
+    assert report.index.type == "flat-ip" and report.index.requested == "auto"
     Engine.upsert(articles[40:], index, encoder=FakeEncoder())  # 60 > 45: approximate now
     engine = Engine.load(index, encoder=FakeEncoder())
-    assert engine.info()["index"]["type"] == "hnsw" and len(engine) == 60
-    assert engine.info()["index"]["params"]["M"] == 32
+    assert engine.info().to_dict()["index"]["type"] == "hnsw" and len(engine) == 60
+    assert engine.info().to_dict()["index"]["params"]["M"] == 32
     Engine.remove([a.id for a in articles[:20]], index)  # 40 <= 45: exact again
     assert manifest(index)["index_type"] == "flat-ip"
     forced = Engine.build(
@@ -141,8 +141,8 @@ def test_engine_chooses_type_by_size_and_switches_when_it_grows(tmp_path: Path) 
         index_type="ivf",
         index_params={"nprobe": 4},
     )
-    assert forced.index["type"] == "ivf" and forced.index["params"]["nprobe"] == 4
-    assert forced.index["params"]["nlist"] == 0 and forced.index["cells"] == 1  # auto: 60 // 39
+    assert forced.index.type == "ivf" and forced.index.params["nprobe"] == 4
+    assert forced.index.params["nlist"] == 0 and forced.index.extra["cells"] == 1  # auto: 60 // 39
     with pytest.raises(ValueError, match="unknown index type"):
         Engine.build(articles, tmp_path / "bad", encoder=FakeEncoder(), index_type="annoy")
 
@@ -153,7 +153,7 @@ def test_reindex_changes_type_without_embedding(tmp_path: Path) -> None:
     before = Engine.load(index, encoder=FakeEncoder())
     lists = {aid: [r.id for r in before.related(aid, k=5)] for aid in ("a1", "a99")}
     report = Engine.reindex(index, index_type="hnsw", index_params={"M": 8})
-    assert report.index["type"] == "hnsw" and report.index["params"]["M"] == 8
+    assert report.index.type == "hnsw" and report.index.params["M"] == 8
     after = Engine.load(index, encoder=FakeEncoder())
     assert after.manifest.generation == before.manifest.generation + 1
     assert {aid: [r.id for r in after.related(aid, k=5)] for aid in lists} == lists

@@ -14,7 +14,7 @@ from recommender import precomputed
 from recommender.articles import Article
 from recommender.config import Config
 from recommender.engine import Engine
-from recommender.rules import EditorialRules
+from recommender.ranking.rules import EditorialRules
 
 from .conftest import FakeEncoder, make_article
 
@@ -70,7 +70,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_stored_list_equals_live_ranking(built: Path) -> None:
     engine = Engine.load(built, encoder=FakeEncoder())
-    assert engine.manifest.data["lists"]["mode"] == "full"
+    assert engine.manifest.lists["mode"] == "full"
     stored = assert_lists_equal_live(engine)
     assert stored == 2000 - 40  # the undated sources are ranked live
     assert engine.related("a00010") == engine.related_live("a00010")
@@ -101,7 +101,7 @@ def test_upsert_keeps_every_list_equal_to_live(tmp_path: Path) -> None:
     ]
     report = Engine.upsert(new, path, encoder=FakeEncoder())
     engine = Engine.load(path, encoder=FakeEncoder())
-    lists = engine.manifest.data["lists"]
+    lists = engine.manifest.lists
     assert lists["mode"] == "full" and "lexical" in lists["reason"]  # new texts move all idf
     assert report.article_count == 2001
     assert assert_lists_equal_live(engine) == 2001 - 40
@@ -117,13 +117,13 @@ def test_metadata_upsert_and_remove_are_incremental_where_exact(tmp_path: Path) 
     ]
     Engine.upsert(moved, path, encoder=FakeEncoder())
     engine = Engine.load(path, encoder=FakeEncoder())
-    lists = engine.manifest.data["lists"]
+    lists = engine.manifest.lists
     assert lists["mode"] == "incremental", lists
     assert 0 < lists["computed"] < 2000 / 2  # only the reachable lists were ranked again
     assert assert_lists_equal_live(engine) == 2000 - 40
     Engine.remove(["a00012"], path)
     engine = Engine.load(path, encoder=FakeEncoder())
-    assert engine.manifest.data["lists"]["mode"] == "full"  # one text fewer: idf moved
+    assert engine.manifest.lists["mode"] == "full"  # one text fewer: idf moved
     assert assert_lists_equal_live(engine) == 1999 - 40
 
 
@@ -132,7 +132,7 @@ def test_clock_dependent_settings_store_nothing(tmp_path: Path) -> None:
     config = Config(ranking={"recency_reference": "now"})
     Engine.build(corpus(60), path, encoder=FakeEncoder(), config=config)
     engine = Engine.load(path, encoder=FakeEncoder())
-    assert engine.manifest.data["lists"]["mode"] == "none"
+    assert engine.manifest.lists["mode"] == "none"
     assert engine.precomputed is None
     engine.related("a00001")
     assert engine.lists_served == {"precomputed": 0, "live": 1}
@@ -141,7 +141,8 @@ def test_clock_dependent_settings_store_nothing(tmp_path: Path) -> None:
 def test_damaged_lists_fail_the_checksum(built: Path, tmp_path: Path) -> None:
     import shutil
 
-    from recommender.persistence import IndexFormatError, resolve_version
+    from recommender.errors import IndexFormatError
+    from recommender.storage.versions import resolve_version
 
     copy = tmp_path / "copy"
     shutil.copytree(resolve_version(built), copy)

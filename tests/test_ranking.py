@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from recommender.ranking import (
-    RankingSettings,
+from recommender.ranking import RankingSettings
+from recommender.ranking.signals import (
     category_scores,
     combine,
     mmr_order,

@@ -92,7 +92,7 @@ def test_recency_half_life_and_reference(tmp_path: Path) -> None:
     results = engine.related("src", k=2)
     assert ids(results) == ["b", "a"]
     assert results[0].score == pytest.approx(COS["b"] + 0.1, abs=1e-6)
-    assert results[0].why["age_days"] == 30.0
+    assert results[0].why.age_days == 30.0
     # against "now" = 2025-06-01 the ages are the same here; against a much later now both fade
     later = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc).timestamp()
     results = engine.related("src", k=2, recency_reference="now", now=later)
@@ -116,8 +116,8 @@ def test_hard_windows(tmp_path: Path) -> None:
     # evergreen d is exempt from decay: full recency despite being 5 years old
     r = engine.related("src", k=6, weight_recency=1.0, half_life_days=1)
     by_id = {x.id: x for x in r}
-    assert by_id["d"].why["contributions"]["recency"] == pytest.approx(1.0)
-    assert by_id["e"].why["contributions"]["recency"] == 0.0  # undated: no freshness evidence
+    assert by_id["d"].why.contributions["recency"] == pytest.approx(1.0)
+    assert by_id["e"].why.contributions["recency"] == 0.0  # undated: no freshness evidence
 
 
 def test_category_boost_filters_and_lists(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_category_boost_filters_and_lists(tmp_path: Path) -> None:
     engine = build(tmp_path, arts, **PLAIN, fallback=())
     boosted = engine.related("src", k=2, weight_category=0.1)
     # a: 0.9848, b: 0.9397 + 0.1 = 1.0397 (categories compare case-insensitively)
-    assert ids(boosted) == ["b", "a"] and boosted[0].why["same_category"] is True
+    assert ids(boosted) == ["b", "a"] and boosted[0].why.same_category is True
     assert ids(engine.related("src", k=6, same_category_only=True)) == ["b", "d"]
     assert ids(engine.related("src", k=6, categories_allow=("sport",))) == ["a", "f"]
     assert ids(engine.related("src", k=6, categories_deny=("sport", "world"))) == ["c", "e"]
@@ -153,13 +153,13 @@ def test_tags_rare_count_more_and_min_shared(tmp_path: Path) -> None:
     engine = build(tmp_path, arts, **{**PLAIN, "weight_tags": 0.2}, fallback=())
     common, rare = np.log1p(7 / 5), np.log1p(7 / 2)
     results = {r.id: r for r in engine.related("src", k=6)}
-    assert results["b"].why["contributions"]["tags"] == pytest.approx(
+    assert results["b"].why.contributions["tags"] == pytest.approx(
         0.2 * rare / (common + rare), abs=1e-6
     )
-    assert results["a"].why["contributions"]["tags"] == pytest.approx(
+    assert results["a"].why.contributions["tags"] == pytest.approx(
         0.2 * common / (common + rare), abs=1e-6
     )
-    assert results["b"].why["shared_tags"] == ["rare"]
+    assert results["b"].why.shared_tags == ("rare",)
     # b (0.9397 + 0.1264) overtakes a (0.9848 + 0.0736)
     assert ids(engine.related("src", k=2)) == ["b", "a"]
     assert ids(engine.related("src", k=6, min_shared_tags=1)) == ["b", "a", "c", "d", "e"]
@@ -184,9 +184,9 @@ def test_lexical_names_lift_a_story(tmp_path: Path) -> None:
     results = engine.related("src", k=2)
     assert ids(results) == ["b", "a"]
     why = results[0].why
-    assert why["lexical"] > 0.2 and {"putin", "xi", "kremlin"} <= set(why["shared_terms"])
-    assert why["contributions"]["lexical"] == pytest.approx(0.5 * why["lexical"], abs=1e-6)
-    assert results[1].why["lexical"] == 0.0
+    assert why.lexical > 0.2 and {"putin", "xi", "kremlin"} <= set(why.shared_terms)
+    assert why.contributions["lexical"] == pytest.approx(0.5 * why.lexical, abs=1e-6)
+    assert results[1].why.lexical == 0.0
 
 
 SPREAD = {k: {"published_at": f"2025-{m:02d}-01"} for m, k in enumerate(ANGLES, start=1)}
@@ -213,7 +213,7 @@ def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
     engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
     results = engine.related("src", k=3)
     assert ids(results) == ["b", "e", "d"]  # c dropped (source's copy); a and b: newest b kept
-    assert results[0].why["collapsed"] == ["a"]
+    assert results[0].why.collapsed == ("a",)
     arts = spread(
         a={"published_at": "2025-02-02", "metadata": {"canonical": True}},
         b={"published_at": "2025-02-03"},
@@ -261,7 +261,7 @@ def test_mmr_diversifies(tmp_path: Path) -> None:
     assert ids(engine.related("src", k=2)) == ["a", "b"]
     diverse = engine.related("src", k=2, mmr_lambda=0.5)
     assert ids(diverse) == ["a", "c"]
-    assert diverse[1].why["mmr_penalty"] > 0
+    assert diverse[1].why.mmr_penalty > 0
 
 
 def test_fallback_fills_and_says_so(tmp_path: Path) -> None:
@@ -278,8 +278,8 @@ def test_fallback_fills_and_says_so(tmp_path: Path) -> None:
     results = engine.related("src", k=5, max_age_days=7)
     # a passes the window; then recent same-category: c (2021), b (2020), f (2018); then d.
     assert ids(results) == ["a", "c", "b", "f", "d"]
-    assert "fallback" not in results[0].why
-    assert [r.why.get("fallback") for r in results[1:]] == [
+    assert results[0].why.fallback is None
+    assert [r.why.fallback for r in results[1:]] == [
         "same_category",
         "same_category",
         "same_category",
@@ -303,12 +303,12 @@ def test_editorial_rules_from_config(tmp_path: Path) -> None:
     results = engine.related("src", k=3)
     # a blocked everywhere, c blocked under src, e in a blocked category; f pinned at 2
     assert ids(results) == ["b", "f", "d"]
-    assert results[1].why["rules"] == ["pinned at position 2"]
+    assert results[1].why.rules == ("pinned at position 2",)
     assert "b" not in ids(engine.related("d", k=6)) and "d" not in ids(engine.related("b", k=6))
     assert "a" not in ids(engine.related("b", k=6))
     # a pin never shows the source itself nor an id excluded at request time
     assert "f" not in ids(engine.related("src", k=3, exclude=["f"]))
-    assert engine.info()["rules"]["pin"] == [{"article": "src", "id": "f", "position": 2}]
+    assert engine.info().to_dict()["rules"]["pin"] == [{"article": "src", "id": "f", "position": 2}]
 
 
 @pytest.mark.parametrize(

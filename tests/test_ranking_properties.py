@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from recommender.articles import Article
 from recommender.config import Config
 from recommender.engine import Engine
-from recommender.rules import EditorialRules
+from recommender.ranking.rules import EditorialRules
 
 DAY = 86_400.0
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc).timestamp()

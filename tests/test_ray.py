@@ -16,7 +16,7 @@ import pytest
 from recommender import precomputed
 from recommender.engine import Engine
 from recommender.errors import MissingExtraError
-from recommender.persistence import resolve_version
+from recommender.storage.versions import resolve_version
 
 from .conftest import FakeEncoder
 from .test_precomputed import corpus

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from recommender import persistence
 from recommender.articles import Article, InputError
 from recommender.cli import app as cli_app
 from recommender.engine import Engine
 from recommender.ranking import RankingSettings
 from recommender.server import ServeSettings, create_app
+from recommender.storage import versions as persistence
 
 from .conftest import FakeEncoder, make_article
 
@@ -397,3 +397,13 @@ def test_serve_missing_index_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli_app, ["serve", "--index", str(tmp_path / "none")])
     assert result.exit_code == 1 and result.output.startswith("error: no index at")
     assert "Traceback" not in result.output
+
+
+def test_a_bug_is_a_500_not_a_users_422(index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug in our code, not the user's request")
+
+    monkeypatch.setattr(Engine, "related", broken)
+    with TestClient(create_app(index, encoder=FakeEncoder()), raise_server_exceptions=False) as c:
+        assert c.get("/related/vote-1").status_code == 500
+        assert c.get("/related/vote-1", params={"half_life_days": "-1"}).status_code == 422

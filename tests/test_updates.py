@@ -19,7 +19,8 @@ from recommender import engine as engine_module
 from recommender.articles import Article, InputError
 from recommender.cli import app
 from recommender.engine import Engine, UnknownArticleError
-from recommender.persistence import IndexLockedError, lock_path, versions_dir
+from recommender.indexing import writers as indexing_module
+from recommender.storage.versions import IndexLockedError, lock_path, versions_dir
 
 from .conftest import FakeEncoder, make_article, write_jsonl
 
@@ -80,8 +81,8 @@ def test_upsert_embeds_only_new_and_changed(index: Path) -> None:
     assert report.generation == generation + 1
 
     after = load(index)
-    assert len(after) == 303 and after.info()["article_count"] == 303
-    assert after.info()["generation"] == generation + 1
+    assert len(after) == 303 and after.info().to_dict()["article_count"] == 303
+    assert after.info().to_dict()["generation"] == generation + 1
     for a in NEW:  # the new ones lead to each other
         assert {r.id for r in after.related(a.id, k=2)} == {n.id for n in NEW} - {a.id}
     for a in articles:
@@ -149,7 +150,7 @@ def test_remove_vanishes_everywhere(index: Path) -> None:
     report = Engine.remove([victim, "a002"], index)
     assert (report.removed, report.article_count, report.generation) == (2, 298, generation + 1)
     after = load(index)
-    assert after.info()["article_count"] == 298 and victim not in after
+    assert after.info().to_dict()["article_count"] == 298 and victim not in after
     with pytest.raises(UnknownArticleError):
         after.related(victim)
     assert all(victim not in [r.id for r in results] for _, results in after.related_many(k=10))
@@ -190,7 +191,7 @@ def test_leftovers_of_killed_writers_are_removed_and_never_read(index: Path) -> 
     orphan.mkdir()
     link = index.parent / f".{index.name}.link-0badc0de"
     link.symlink_to(stale.name)
-    assert load(index).info()["article_count"] == 300  # readers follow the link only
+    assert load(index).info().to_dict()["article_count"] == 300  # readers follow the link only
     Engine.remove(["a001"], index)
     assert not stale.exists() and not orphan.exists() and not link.is_symlink()
     assert len(list(vdir.iterdir())) == 2  # the new version and the one it replaced
@@ -201,7 +202,7 @@ def hold_lock(index: Path, seconds: float) -> subprocess.Popen[str]:
     """Another real process holding the index's writer lock for ``seconds``."""
     code = (
         "import sys, time\n"
-        "from recommender.persistence import writer_lock\n"
+        "from recommender.storage.versions import writer_lock\n"
         "with writer_lock(sys.argv[1]):\n"
         "    print('locked', flush=True)\n"
         "    time.sleep(float(sys.argv[2]))\n"
@@ -250,6 +251,7 @@ def test_wait_for_the_lock(index: Path) -> None:
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine_module, "LazyEncoder", lambda model=None: FakeEncoder())
+    monkeypatch.setattr(indexing_module, "LazyEncoder", lambda model=None: FakeEncoder())
 
 
 def test_cli_upsert_remove_info(tmp_path: Path, fake_model: None) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
-from recommender.articles import InputError
+from recommender.errors import InputError
 
 CSV_COLUMNS = ("id", "related_id")
 
@@ -51,6 +51,8 @@ def load_gold(path: str | Path, known_ids: Container[str] | None = None) -> Gold
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError("gold file not found", source=source) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", source=source) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason})", source=source) from None
     if not text.strip():

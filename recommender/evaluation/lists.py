@@ -111,12 +111,6 @@ def engine_lookups(engine: Engine) -> tuple[ArticleOf, VectorsOf]:
         return cache[article_id]
 
     def vectors_of(ids: Sequence[str]) -> np.ndarray:
-        rows = []
-        for i in ids:
-            row = engine.store.row_of(i)
-            if row is None:
-                engine.article(i)  # raises the engine's own "no article with id" error
-            rows.append(row)
-        return engine.index.vectors(np.array(rows, dtype=np.int64))
+        return engine.vectors(ids)
 
     return article_of, vectors_of

@@ -1,0 +1,139 @@
+"""Commands that deliver recommendations to sites: ``serve`` (HTTP API + widget) and
+``export`` (static files)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from recommender.cli.common import (
+    IndexOpt,
+    config_path,
+    friendly_errors,
+    load_config,
+    write_json,
+)
+
+SERVE_EXTRA = "the HTTP server needs the 'serve' extra: pip install 'recommender[serve]'"
+
+
+@friendly_errors
+def serve(
+    index: Path = IndexOpt,
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="recommender.toml: \\[serve], \\[ranking], \\[rules] (default: ./recommender.toml).",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log requests."),
+    access_log_file: Path | None = typer.Option(
+        None, "--access-log-file", help="Append one JSON line per request to this file."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", "-w", min=1, help="Processes sharing the memory-mapped index."
+    ),
+) -> None:
+    """Answer read-more requests over HTTP (and serve the widget); reloads rebuilt indexes."""
+    try:
+        import uvicorn
+
+        from recommender.server import create_app
+    except ImportError as exc:
+        names = (
+            "fastapi",
+            "starlette",
+            "uvicorn",
+            "pydantic",
+            "threadpoolctl",
+            "prometheus_client",
+        )
+        if exc.name and exc.name.split(".")[0] in names:
+            sys.stderr.write(f"error: {SERVE_EXTRA}\n")
+            raise typer.Exit(1) from None
+        raise
+    config = config_path(config)
+    if workers > 1:
+        from recommender import workers as worker_processes
+
+        sys.stderr.write(f"Serving {index} with {workers} worker processes\n")
+        worker_processes.run(
+            index,
+            config,
+            access_log_file,
+            workers,
+            host=host,
+            port=port,
+            access_log=access_log,
+            log_level="info",
+        )
+        return
+    settings = None
+    if access_log_file is not None:
+        import dataclasses
+
+        from recommender.config import ServeSettings
+        from recommender.config import load_config as read_config
+
+        base = read_config(config).serve if config else ServeSettings()
+        settings = dataclasses.replace(base, access_log=str(access_log_file))
+    app = create_app(index, config=config, settings=settings)
+    engine = app.state.holder.get().engine
+    sys.stderr.write(
+        f"Serving {index} (version {engine.manifest.version_id}, {len(engine)} articles)"
+        f" at http://{host}:{port}/ (docs: /docs, widget: /widget.js)\n"
+    )
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+
+
+@friendly_errors
+def export(
+    index: Path = IndexOpt,
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to write into (e.g. the site)."),
+    format: str = typer.Option("json", "--format", "-f", help="json, hugo or jekyll."),
+    k: int = typer.Option(5, "-k", "--k", min=1, help="How many related articles each."),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        "-c",
+        help="recommender.toml: \\[ranking], \\[rules] (default: ./recommender.toml).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout)."""
+    from recommender.engine import Engine
+    from recommender.errors import SettingsError
+    from recommender.export import FORMATS
+    from recommender.export import export as run_export
+
+    if format not in FORMATS:
+        raise SettingsError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
+    engine = Engine.load(index, config=load_config(config))
+    report = run_export(engine, out, format=format, k=k)
+    if as_json:
+        write_json(
+            {
+                "out": str(report.out),
+                "format": report.format,
+                "articles": report.articles,
+                "written": report.written,
+                "unchanged": report.unchanged,
+                "removed": report.removed,
+                "seconds": round(report.seconds, 3),
+            }
+        )
+        return
+    sys.stdout.write(
+        f"Exported {report.articles} articles ({report.format}) to {report.out}: "
+        f"{report.written} files written, {report.unchanged} unchanged, {report.removed} removed"
+        f", in {report.seconds:.1f} s\n"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    for command in (serve, export):
+        app.command()(command)

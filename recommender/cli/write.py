@@ -1,0 +1,257 @@
+"""Commands that write an index: ``build``, ``upsert``, ``remove`` and ``reindex``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from recommender.cli.common import (
+    ConfigOpt,
+    IndexOpt,
+    JsonOpt,
+    WaitOpt,
+    err,
+    friendly_errors,
+    load_config,
+    out,
+    parse_set,
+    print_build_summary,
+    shown,
+    write_json,
+)
+
+if TYPE_CHECKING:
+    from recommender.articles import Article
+    from recommender.engine import UpdateReport
+
+InputsArg = typer.Argument(
+    ...,
+    help="Files, folders or URLs: JSONL, JSON, CSV, Markdown, WordPress export (WXR), RSS/Atom"
+    " feed, HTML pages or sitemap.xml (the format is detected from the content).",
+)
+FormatOpt = typer.Option(
+    None,
+    "--format",
+    "-f",
+    help="Read every input as: jsonl, json, csv, markdown, wxr, feed, html or sitemap.",
+)
+PagesOpt = typer.Option(
+    False, "--include-pages", help="WordPress export: index published pages too, not only posts."
+)
+RayOpt = typer.Option(
+    None,
+    "--ray",
+    is_flag=False,
+    flag_value="local",
+    metavar="[ADDRESS]",
+    help="Embed on Ray (extra 'ray'): alone, a local Ray; or a cluster, e.g. --ray=auto,"
+    " --ray=ray://head:10001. Put it after the inputs.",
+)
+RayWorkersOpt = typer.Option(
+    None, "--ray-workers", min=1, help="Ray embedding workers (default: one per CPU, or GPU)."
+)
+
+
+def ray_encoder(address: str | None, model: str | None, workers: int | None) -> Any:
+    """The Ray encoder for ``--ray``, or None (embed in this process)."""
+    if address is None:
+        return None
+    from recommender.distributed import RayEncoder
+
+    return RayEncoder(model, address=address, workers=workers)
+
+
+def read_inputs(inputs: list[str], input_format: str | None, include_pages: bool) -> list[Article]:
+    """Every input read with one contract; what was skipped on purpose is said on stderr."""
+    from recommender.sources import ReadOptions
+    from recommender.sources import read_inputs as read
+
+    loaded = read(inputs, ReadOptions(format=input_format, include_pages=include_pages))
+    for line in loaded.skipped_summary():
+        err.print(f"Skipped {shown(line)}", highlight=False, soft_wrap=True)
+    return loaded.articles
+
+
+def print_update(verb: str, report: UpdateReport) -> None:
+    if report.version_path is None:
+        out.print(
+            f"Nothing to change in {shown(report.index_path)}: it stays at generation "
+            f"{report.generation} ({report.article_count} articles)."
+        )
+        return
+    out.print(
+        f"[bold]{verb}[/bold] {shown(report.index_path)}: {report.read} read, {report.new} new, "
+        f"{report.changed} changed, {report.unchanged} unchanged, {report.removed} removed, "
+        f"{report.embedded} embedded ({report.cached} from the cache), in {report.seconds:.1f} s; "
+        f"now {report.article_count} articles, generation {report.generation} "
+        f"({report.index.summary()})"
+    )
+
+
+@friendly_errors
+def build(
+    inputs: list[str] = InputsArg,
+    index: Path = IndexOpt,
+    input_format: str | None = FormatOpt,
+    include_pages: bool = PagesOpt,
+    model: str | None = typer.Option(
+        None, "--model", help="Local sentence-transformers folder (default: packaged MiniLM)."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again."),
+    index_type: str = typer.Option(
+        "auto",
+        "--index-type",
+        help="auto (exact up to --exact-max articles, hnsw above), flat-ip, hnsw or ivf.",
+    ),
+    index_params: list[str] | None = typer.Option(
+        None,
+        "--index-param",
+        metavar="NAME=VALUE",
+        help="Vector index parameter, e.g. --index-param M=32 --index-param ef_search=128.",
+    ),
+    exact_max: int | None = typer.Option(
+        None,
+        "--exact-max",
+        min=0,
+        help="Largest index that 'auto' keeps exact (default 50000).",
+    ),
+    config: Path | None = ConfigOpt,
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+    precompute: bool = typer.Option(
+        True,
+        "--precompute/--no-precompute",
+        help="Store every article's read-more list with each version (fast default answers).",
+    ),
+    ray: str | None = RayOpt,
+    ray_workers: int | None = RayWorkersOpt,
+) -> None:
+    """Read articles, embed them, and write an index (atomically replacing the old one).
+
+    The config's [ranking] and [rules] are stored with the index as its defaults.
+    """
+    from recommender.engine import Engine
+    from recommender.storage.index import DEFAULT_EXACT_MAX
+
+    articles = read_inputs(inputs, input_format, include_pages)
+    report = Engine.build(
+        articles,
+        index,
+        model=model,
+        encoder=ray_encoder(ray, model, ray_workers),
+        cache=not no_cache,
+        config=load_config(config),
+        index_type=index_type,
+        index_params=parse_set(index_params, what="--index-param"),
+        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
+        lock_wait=wait,
+        precompute=precompute,
+    )
+    if not as_json:
+        print_build_summary(report, to=out)
+        return
+    write_json(report.to_dict())
+
+
+@friendly_errors
+def upsert(
+    inputs: list[str] = InputsArg,
+    index: Path = IndexOpt,
+    input_format: str | None = FormatOpt,
+    include_pages: bool = PagesOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+    ray: str | None = RayOpt,
+    ray_workers: int | None = RayWorkersOpt,
+) -> None:
+    """Add new articles and replace changed ones (same id) in an existing index.
+
+    Only new or changed texts are embedded; everything else is taken from the current version.
+    The new version replaces the old one atomically.
+    """
+    from recommender.engine import Engine
+
+    articles = read_inputs(inputs, input_format, include_pages)
+    encoder = None
+    if ray is not None:
+        from recommender.storage import versions
+
+        model = versions.read_manifest(versions.resolve_version(index), verify=False).model_name
+        encoder = ray_encoder(ray, model, ray_workers)
+    report = Engine.upsert(articles, index, encoder=encoder, cache=not no_cache, lock_wait=wait)
+    if as_json:
+        write_json(report.to_dict())
+    else:
+        print_update("Upserted", report)
+
+
+@friendly_errors
+def remove(
+    article_ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids to remove."),
+    index: Path = IndexOpt,
+    missing_ok: bool = typer.Option(
+        False, "--missing-ok", help="Skip ids that are not in the index (warn) instead of failing."
+    ),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Remove articles by id: they vanish from every list in the new version.
+
+    An unknown id is an error that names it, and nothing is removed (unless --missing-ok).
+    """
+    from recommender.engine import Engine
+
+    report = Engine.remove(article_ids, index, missing_ok=missing_ok, lock_wait=wait)
+    if report.not_found:
+        err.print(f"warning: {report.not_found} of the ids given were not in the index")
+    if as_json:
+        write_json(report.to_dict())
+    else:
+        print_update("Removed from", report)
+
+
+@friendly_errors
+def reindex(
+    index: Path = IndexOpt,
+    index_type: str = typer.Option(
+        "auto", "--index-type", help="auto (by size), flat-ip, hnsw or ivf."
+    ),
+    index_params: list[str] | None = typer.Option(
+        None, "--index-param", metavar="NAME=VALUE", help="Vector index parameter (repeatable)."
+    ),
+    exact_max: int | None = typer.Option(
+        None,
+        "--exact-max",
+        min=0,
+        help="Largest index that 'auto' keeps exact (default 50000).",
+    ),
+    wait: float = WaitOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rebuild only the vector index (another type or parameters); nothing is embedded."""
+    from recommender.engine import Engine
+    from recommender.storage.index import DEFAULT_EXACT_MAX
+
+    report = Engine.reindex(
+        index,
+        index_type=index_type,
+        index_params=parse_set(index_params, what="--index-param"),
+        exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
+        lock_wait=wait,
+    )
+    if as_json:
+        write_json(report.to_dict())
+    else:
+        out.print(
+            f"[bold]Reindexed[/bold] {shown(report.index_path)}: {report.article_count} articles,"
+            f" {report.index.summary()}, generation {report.generation}, "
+            f"in {report.seconds:.1f} s"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    for command in (build, upsert, remove, reindex):
+        app.command()(command)

@@ -1,0 +1,242 @@
+"""The publish API: a CMS pushes an article the moment it is published (extra ``serve``).
+
+    PUT    /articles/{id}      one article (JSON object; ``id`` may be left out)
+    POST   /articles           a batch: a JSON array of articles, or {"articles": [...]}
+    DELETE /articles/{id}      unpublish
+
+Writes need ``Authorization: Bearer <token>`` matching ``RECOMMENDER_WRITE_TOKEN`` (environment)
+or ``[serve] write_token`` (``recommender.toml``), compared in constant time; without a token
+configured every write is refused (403) and the read API is unchanged. A missing or wrong token
+is a 401 that changes nothing; the body is not even read.
+
+A write embeds with the server's own model (loaded once, shared with draft queries), writes a
+new version of the index with :meth:`Engine.upsert` / :meth:`Engine.remove` under the index's
+writer lock in a worker thread, then serves that version at once; requests in flight keep the
+version they started with, so reads are never blocked and never fail. The answer carries the
+new generation and each written article's new read-more list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from recommender.articles import Article, article_from_mapping
+from recommender.encoder import Encoder
+from recommender.engine import Engine
+from recommender.errors import (
+    IndexLockedError,
+    InputError,
+    ModelNotFoundError,
+    RecommenderError,
+    UnknownArticleError,
+)
+
+if TYPE_CHECKING:
+    from recommender.server.reload import EngineHolder
+
+ENV_TOKEN = "RECOMMENDER_WRITE_TOKEN"
+LOCK_WAIT = 10.0  # seconds a write waits for another writer (a CLI upsert) before a 409
+K_MAX = 50
+
+
+def write_token(configured: str | None) -> str | None:
+    """The token writes must present: the environment's, else the config file's."""
+    return os.environ.get(ENV_TOKEN) or configured or None
+
+
+def limit_torch_threads(threads: int) -> None:
+    """Encode one request's few texts on ``threads`` torch threads (0: torch's default).
+
+    On 2 busy cores one article took 0.2-1.3 s to embed with torch's 2 threads, 0.06 s with 1:
+    the same hand-off cost ``compute_threads`` avoids for BLAS. Process-wide, like BLAS pools.
+    """
+    if threads and "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+class LockedEncoder:
+    """The server's encoder, used by one thread at a time (writes and draft queries share it)."""
+
+    def __init__(self, encoder: Encoder, lock: Any, threads: int = 0) -> None:
+        self._encoder, self._lock, self._threads = encoder, lock, threads
+        self.name = encoder.name
+
+    @property
+    def dimension(self) -> int:
+        return self._encoder.dimension
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        with self._lock:
+            limit_torch_threads(self._threads)  # once the model (torch) is loaded
+            return self._encoder.encode(texts, progress=progress)
+
+
+class Publisher:
+    """Checks tokens and runs writes, one at a time, against the served index."""
+
+    def __init__(self, holder: EngineHolder, token: str | None, threads: int = 0) -> None:
+        self.holder, self.threads = holder, threads
+        self._token = token.encode() if token else None
+        self._write_lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._token is not None
+
+    def authorize(self, header: str | None) -> None:
+        if self._token is None:
+            raise HTTPException(
+                403,
+                "writes are disabled on this server: set [serve] write_token in"
+                f" recommender.toml or the environment variable {ENV_TOKEN}",
+            )
+        scheme, _, given = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), self._token
+        ):
+            raise HTTPException(
+                401,
+                "missing or wrong bearer token (Authorization: Bearer <write token>)",
+                headers={"WWW-Authenticate": 'Bearer realm="recommender"'},
+            )
+
+    def encoder(self) -> Encoder:
+        return LockedEncoder(self.holder.get().engine.encoder, self.holder.query_lock, self.threads)
+
+    def warm_up(self) -> None:
+        """Load the model now, so the first publish does not pay for it."""
+        # A model that cannot load is reported by the first write that needs it.
+        with contextlib.suppress(Exception):
+            self.encoder().encode(["warm up"])
+            limit_torch_threads(self.threads)
+
+    def upsert(self, articles: list[Article], k: int) -> dict[str, Any]:
+        started = time.perf_counter()
+        with self._write_lock:
+            report = Engine.upsert(
+                articles, self.holder.path, encoder=self.encoder(), lock_wait=LOCK_WAIT
+            )
+            adopting = time.perf_counter()
+            written = report.version_path is not None
+            engine = (self.holder.adopt() if written else self.holder.get()).engine
+        timings = {**report.timings, "serve_s": round(time.perf_counter() - adopting, 4)}
+        listing = time.perf_counter()
+        lists = [
+            {"id": a.id, "related": [r.to_dict() for r in engine.related(a.id, k=k)]}
+            for a in articles
+        ]
+        timings["related_s"] = round(time.perf_counter() - listing, 4)
+        answer = {
+            "generation": engine.manifest.generation,
+            "version_id": engine.manifest.version_id,
+            "article_count": len(engine),
+            **{key: getattr(report, key) for key in ("read", "new", "changed", "unchanged")},
+            "embedded": report.embedded,
+            "articles": lists,
+            "timings": timings,
+        }
+        answer["seconds"] = round(time.perf_counter() - started, 4)
+        return answer
+
+    def remove(self, article_id: str) -> dict[str, Any]:
+        with self._write_lock:
+            Engine.remove([article_id], self.holder.path, lock_wait=LOCK_WAIT)
+            engine = self.holder.adopt().engine
+        return {
+            "id": article_id,
+            "removed": True,
+            "generation": engine.manifest.generation,
+            "version_id": engine.manifest.version_id,
+            "article_count": len(engine),
+        }
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(422, f"body is not JSON: {exc}") from None
+
+
+def _article(data: Any, where: str, article_id: str | None = None) -> Article:
+    if article_id is not None and isinstance(data, dict):
+        given = data.get("id")
+        if given is not None and str(given) != article_id:
+            raise InputError(f"{given!r} differs from the URL's id", source=where, field="id")
+        data = {**data, "id": article_id}
+    return article_from_mapping(data, source=where)
+
+
+async def _run(call: Any, *args: Any) -> Response:
+    """A write in a worker thread; user errors become 4xx answers."""
+    try:
+        answer = await run_in_threadpool(call, *args)
+    except UnknownArticleError as exc:
+        raise HTTPException(404, str(exc)) from None
+    except IndexLockedError as exc:
+        raise HTTPException(409, str(exc), headers={"Retry-After": "5"}) from None
+    except ModelNotFoundError as exc:
+        raise HTTPException(503, f"writes need the index's model: {exc}") from None
+    except RecommenderError as exc:  # a user's mistake, naming the field; else a bug (500)
+        raise HTTPException(422, str(exc)) from None
+    body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+def add_publish_routes(
+    app: FastAPI, holder: EngineHolder, token: str | None, threads: int = 0
+) -> Publisher:
+    """Register the write routes on ``app``; writes are refused unless ``token`` is set.
+    ``threads``: torch threads for encoding (``[serve] compute_threads``)."""
+    publisher = Publisher(holder, token, threads)
+    app.state.publisher = publisher
+    if publisher.enabled:
+        threading.Thread(target=publisher.warm_up, name="recommender-warm-up", daemon=True).start()
+
+    @app.put("/articles/{article_id:path}", summary="Add or replace one article (bearer token)")
+    async def put_article(
+        request: Request, article_id: str, k: int = Query(5, ge=1, le=K_MAX)
+    ) -> Response:
+        publisher.authorize(request.headers.get("authorization"))
+        data = await _json_body(request)
+        where = f"PUT /articles/{article_id}"
+        try:
+            article = _article(data, where, article_id)
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return await _run(publisher.upsert, [article], k)
+
+    @app.post("/articles", summary="Add or replace a batch of articles (bearer token)")
+    async def post_articles(request: Request, k: int = Query(5, ge=1, le=K_MAX)) -> Response:
+        publisher.authorize(request.headers.get("authorization"))
+        data = await _json_body(request)
+        items = data.get("articles") if isinstance(data, dict) else data
+        if not isinstance(items, list) or not items:
+            raise HTTPException(422, 'expected a non-empty JSON array, or {"articles": [...]}')
+        try:
+            articles = [
+                _article(item, f"POST /articles[item {n}]") for n, item in enumerate(items, 1)
+            ]
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return await _run(publisher.upsert, articles, k)
+
+    @app.delete("/articles/{article_id:path}", summary="Remove one article (bearer token)")
+    async def delete_article(request: Request, article_id: str) -> Response:
+        publisher.authorize(request.headers.get("authorization"))
+        return await _run(publisher.remove, article_id)
+
+    return publisher

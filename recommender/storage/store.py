@@ -1,0 +1,271 @@
+"""Article metadata in SQLite, addressed by row (the vector index's row numbers).
+
+The ranking layer needs a few columns for every candidate at once (date, category, language,
+tags); :class:`Store` loads those into arrays on open and fetches whole articles by row only for
+the results it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from recommender.articles import Article, parse_datetime
+
+SCHEMA = """
+CREATE TABLE articles (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    url TEXT,
+    published_at TEXT,
+    category TEXT,
+    tags TEXT NOT NULL,
+    language TEXT,
+    metadata TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    evergreen INTEGER NOT NULL,
+    canonical INTEGER NOT NULL
+);
+"""
+
+
+COLUMNS = (
+    "row, id, title, body, url, published_at, category, tags, language, metadata,"
+    " text_hash, evergreen, canonical"
+)
+
+
+STORE_FILE = "store.sqlite"
+"""The metadata store's file name inside a version folder."""
+
+
+def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[str]) -> None:
+    """Write a fresh store; row i is ``articles[i]``."""
+    db = sqlite3.connect(str(path))
+    try:
+        db.executescript(SCHEMA)
+        _insert(db, articles, text_hashes, first_row=0)
+        db.commit()
+    finally:
+        db.close()
+
+
+def write_store_update(
+    path: Path,
+    previous: Path,
+    keep_rows: Sequence[int],
+    articles: Sequence[Article],
+    text_hashes: Sequence[str],
+) -> None:
+    """Write a store whose rows are the ``keep_rows`` of the store at ``previous`` (ascending,
+    renumbered from 0) followed by ``articles``; kept rows are copied inside SQLite."""
+    db = sqlite3.connect(str(path))
+    try:
+        db.executescript(SCHEMA)
+        db.execute("ATTACH DATABASE ? AS previous", (str(previous),))  # only read
+        db.execute("CREATE TEMP TABLE keep (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+        db.executemany(
+            "INSERT INTO keep VALUES (?, ?)", ((int(old), new) for new, old in enumerate(keep_rows))
+        )
+        fields = COLUMNS.replace("row, ", "")
+        db.execute(
+            f"INSERT INTO articles ({COLUMNS}) SELECT keep.new, {fields} FROM previous.articles"
+            " JOIN keep ON keep.old = previous.articles.row ORDER BY keep.new"
+        )
+        _insert(db, articles, text_hashes, first_row=len(keep_rows))
+        db.commit()
+        db.execute("DETACH DATABASE previous")
+    finally:
+        db.close()
+
+
+def _insert(
+    db: sqlite3.Connection, articles: Sequence[Article], text_hashes: Sequence[str], first_row: int
+) -> None:
+    db.executemany(
+        "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (
+                row,
+                a.id,
+                a.title,
+                a.body,
+                a.url,
+                a.published_at.isoformat() if a.published_at else None,
+                a.category,
+                json.dumps(list(a.tags), ensure_ascii=False),
+                a.language,
+                json.dumps(dict(a.metadata), ensure_ascii=False, default=str),
+                h,
+                int(_truthy(a.metadata.get("evergreen"))),
+                int(_truthy(a.metadata.get("canonical"))),
+            )
+            for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True), first_row)
+        ],
+    )
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y")
+    return bool(value)
+
+
+_TITLE_NOISE = re.compile(
+    r"^\s*(update|updated|corrected|correction|refile|wire)\s*\d*\s*[-:|]+\s*", re.I
+)
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalize_title(title: str) -> str:
+    """Title for duplicate detection: no 'UPDATE 1-' prefixes, case, punctuation or spacing."""
+    previous = None
+    while previous != title:
+        previous, title = title, _TITLE_NOISE.sub("", title)
+    return _NON_WORD.sub(" ", title.casefold()).strip()
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Per-row arrays the ranking layer scores with (row i = article i)."""
+
+    ids: np.ndarray  # object array of str
+    timestamps: np.ndarray  # float64 POSIX seconds, NaN when undated
+    categories: np.ndarray  # int32 code, -1 when none; see category_names
+    category_names: tuple[str, ...]
+    languages: np.ndarray  # int32 code, -1 when none; see language_names
+    language_names: tuple[str, ...]
+    tags: tuple[tuple[str, ...], ...]
+    tag_rows: dict[str, np.ndarray]  # casefolded tag -> rows carrying it
+    tag_idf: dict[str, float]  # casefolded tag -> log(1 + N / df)
+    norm_titles: tuple[str, ...]
+    evergreen_field: np.ndarray  # bool: the article's own `evergreen` field is true
+    canonical: np.ndarray  # bool: marked canonical among its copies
+
+    def evergreen(self, tag: str | None) -> np.ndarray:
+        """Evergreen flags: the field, or carrying ``tag`` (from the ranking settings)."""
+        flags = self.evergreen_field.copy()
+        if tag:
+            rows = self.tag_rows.get(tag.casefold())
+            if rows is not None:
+                flags[rows] = True
+        return flags
+
+
+def _row_to_article(row: sqlite3.Row) -> Article:
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        body=row["body"],
+        url=row["url"],
+        published_at=parse_datetime(row["published_at"]) if row["published_at"] else None,
+        category=row["category"],
+        tags=tuple(json.loads(row["tags"])),
+        language=row["language"],
+        metadata=json.loads(row["metadata"]),
+    )
+
+
+class Store:
+    """Read-only view of one index version's metadata."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        # immutable=1: a version's store never changes once written, so no locking is needed.
+        uri = f"file:{self.path.resolve()}?mode=ro&immutable=1"
+        self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self.columns = self._load_columns()
+        self._row_of = {aid: i for i, aid in enumerate(self.columns.ids)}
+        self._category_codes = {c: i for i, c in enumerate(self.columns.category_names)}
+        self._language_codes = {c: i for i, c in enumerate(self.columns.language_names)}
+
+    def _load_columns(self) -> Columns:
+        rows = self._db.execute(
+            "SELECT row, id, title, published_at, category, tags, language, evergreen, canonical"
+            " FROM articles ORDER BY row"
+        ).fetchall()
+        for expected, row in enumerate(rows):
+            if row["row"] != expected:
+                raise ValueError(f"store rows are not contiguous at row {expected}")
+        names: dict[str, int] = {}
+        langs: dict[str, int] = {}
+        cats = np.full(len(rows), -1, dtype=np.int32)
+        lang_codes = np.full(len(rows), -1, dtype=np.int32)
+        stamps = np.full(len(rows), np.nan, dtype=np.float64)
+        tag_lists: dict[str, list[int]] = {}
+        tags = []
+        for i, row in enumerate(rows):
+            if row["category"] is not None:
+                cats[i] = names.setdefault(row["category"].casefold(), len(names))
+            if row["language"] is not None:
+                lang_codes[i] = langs.setdefault(row["language"].casefold(), len(langs))
+            if row["published_at"]:
+                stamps[i] = dt.datetime.fromisoformat(row["published_at"]).timestamp()
+            article_tags = tuple(json.loads(row["tags"]))
+            tags.append(article_tags)
+            for tag in {t.casefold() for t in article_tags}:
+                tag_lists.setdefault(tag, []).append(i)
+        n = max(1, len(rows))
+        return Columns(
+            ids=np.array([r["id"] for r in rows], dtype=object),
+            timestamps=stamps,
+            categories=cats,
+            category_names=tuple(names),
+            languages=lang_codes,
+            language_names=tuple(langs),
+            tags=tuple(tags),
+            tag_rows={t: np.array(r, dtype=np.int64) for t, r in tag_lists.items()},
+            tag_idf={t: float(np.log1p(n / len(r))) for t, r in tag_lists.items()},
+            norm_titles=tuple(normalize_title(r["title"]) for r in rows),
+            evergreen_field=np.array([bool(r["evergreen"]) for r in rows], dtype=bool),
+            canonical=np.array([bool(r["canonical"]) for r in rows], dtype=bool),
+        )
+
+    def __len__(self) -> int:
+        return len(self.columns.ids)
+
+    def row_of(self, article_id: str) -> int | None:
+        return self._row_of.get(article_id)
+
+    def category_code(self, category: str | None) -> int:
+        """Code of a category name; -1 for none, -2 for one no indexed article has."""
+        if category is None:
+            return -1
+        return self._category_codes.get(category.casefold(), -2)
+
+    def language_code(self, language: str | None) -> int:
+        if language is None:
+            return -1
+        return self._language_codes.get(language.casefold(), -2)
+
+    def articles(self, rows: Sequence[int]) -> list[Article]:
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        found = {
+            r["row"]: _row_to_article(r)
+            for r in self._db.execute(
+                f"SELECT * FROM articles WHERE row IN ({marks})", [int(r) for r in rows]
+            )
+        }
+        return [found[int(r)] for r in rows]
+
+    def text_hashes(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT id, text_hash FROM articles").fetchall())
+
+    def titles_and_bodies(self) -> list[tuple[str, str]]:
+        """(title, body) of every row, in row order: what the text recipe reads."""
+        return [tuple(r) for r in self._db.execute("SELECT title, body FROM articles ORDER BY row")]
+
+    def close(self) -> None:
+        self._db.close()
