@@ -1,5 +1,5 @@
 """``serve --workers N``: N uvicorn processes over one index, each loading it through the app
-factory :func:`recommender.server.app_from_environment` (memory-mapped version files, so the
+factory :func:`recommender.server.app.app_from_environment` (memory-mapped version files, so the
 page cache holds one copy), each hot-reloading on its own.
 
 With ``workers > 1`` uvicorn binds the listening socket in the supervisor and hands it to the
