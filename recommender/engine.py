@@ -344,16 +344,12 @@ class Engine:
         ``exclude``: ids not to return (e.g. already on the page). ``options`` override ranking
         settings for this call (``half_life_days=30``, ``same_category_only=True``, ...).
         ``now`` (POSIX seconds) fixes the clock for ``recency_reference="now"``.
-        With no ``exclude``, ``options`` or ``now`` the answer is read from the lists stored
-        with the version when there is one (:mod:`recommender.precomputed`): the same answer.
+        Without those, the same answer is read from the stored lists (``precomputed``).
         """
-        if not exclude and not options and now is None:
-            stored = self.precomputed_list(article_id, k)
-            if stored is not None:
-                self.lists_served["precomputed"] += 1
-                return stored
-        self.lists_served["live"] += 1
-        return self.related_live(article_id, k, exclude=exclude, now=now, **options)
+        plain = not exclude and not options and now is None
+        stored = self.precomputed_list(article_id, k) if plain else None
+        self.lists_served["live" if stored is None else "precomputed"] += 1
+        return stored or self.related_live(article_id, k, exclude=exclude, now=now, **options)
 
     def related_live(
         self,
@@ -371,28 +367,11 @@ class Engine:
 
     def precomputed_list(self, article_id: str, k: int = 5) -> list[Recommendation] | None:
         """The stored list of an article under the engine's settings, or None (rank live)."""
-        lists, row = self.precomputed, self.store.row_of(article_id)
-        if lists is None or row is None or not lists.serves(self.settings, self.rules, k):
-            return None
-        ranked = lists.ranked(row)
-        if ranked is None:
-            return None
-        articles = self.store.articles([r for r, _, _ in ranked])
-        return [
-            Recommendation(article=a, score=score, why=why)
-            for a, (_, score, why) in zip(articles, ranked, strict=True)
-        ]
+        return precomputed.stored_list(self, article_id, k)
 
     def precomputed_body(self, article_id: str, k: int = 5) -> bytes | None:
         """The stored ``GET /related/{id}`` body, or None (rank live)."""
-        lists, row = self.precomputed, self.store.row_of(article_id)
-        if lists is None or row is None or not lists.serves(self.settings, self.rules, k):
-            return None
-        results = lists.results_json(row)
-        if results is None:
-            return None
-        self.lists_served["precomputed"] += 1
-        return precomputed.http_body(article_id, results)
+        return precomputed.stored_body(self, article_id, k)
 
     def query(
         self,

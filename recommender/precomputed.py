@@ -52,7 +52,7 @@ import numpy as np
 
 from recommender.ranking import RankingSettings
 from recommender.ranking.rules import EditorialRules
-from recommender.results import Why
+from recommender.results import Recommendation, Why
 
 if TYPE_CHECKING:
     from recommender.engine import Engine
@@ -162,6 +162,36 @@ def why_from_dict(data: Mapping[str, Any]) -> Why:
         fallback=data.get("fallback"),
         rules=tuple(data.get("rules", ())),
     )
+
+
+def _lists_for(engine: Engine, article_id: str, k: int) -> tuple[PrecomputedLists, int] | None:
+    lists, row = engine.precomputed, engine.store.row_of(article_id)
+    if lists is None or row is None or not lists.serves(engine.settings, engine.rules, k):
+        return None
+    return lists, row
+
+
+def stored_list(engine: Engine, article_id: str, k: int) -> list[Recommendation] | None:
+    """The stored list of an article under the engine's settings, or None (rank live)."""
+    found = _lists_for(engine, article_id, k)
+    ranked = found[0].ranked(found[1]) if found else None
+    if ranked is None:
+        return None
+    articles = engine.store.articles([r for r, _, _ in ranked])
+    return [
+        Recommendation(article=a, score=score, why=why)
+        for a, (_, score, why) in zip(articles, ranked, strict=True)
+    ]
+
+
+def stored_body(engine: Engine, article_id: str, k: int) -> bytes | None:
+    """The stored ``GET /related/{id}`` body, or None (rank live)."""
+    found = _lists_for(engine, article_id, k)
+    results = found[0].results_json(found[1]) if found else None
+    if results is None:
+        return None
+    engine.lists_served["precomputed"] += 1
+    return http_body(article_id, results)
 
 
 # ---------------------------------------------------------------------------- computing
