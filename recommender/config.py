@@ -7,6 +7,8 @@
     block = ["old-ad"]
     [serve]              # any ServeSettings field (below), read by `recommender serve`
     cors_origins = ["https://example.com"]
+    [events]             # reader events: see recommender/feedback/settings.py
+    [experiment]         # an interleaving experiment: name, [experiment.a], [experiment.b]
 
 Sections other than these, unknown keys, values of the wrong type and values out of range are
 an error naming the file and the key (a typo must not be silently ignored).
@@ -19,14 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from recommender._toml import tomllib
 from recommender.errors import ConfigError, SettingsError
+from recommender.feedback.settings import EventSettings, Experiment
 from recommender.options import coerce_fields, field_options
 from recommender.ranking import RankingSettings
 from recommender.ranking.rules import EditorialRules
 
-SECTIONS = ("ranking", "rules", "serve")
+SECTIONS = ("ranking", "rules", "serve", "events", "experiment")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Config:
     ranking: dict[str, Any] = field(default_factory=dict)  # overrides, validated
     rules: EditorialRules | None = None  # None: keep the rules stored with the index
     serve: ServeSettings = field(default_factory=ServeSettings)
+    events: EventSettings = field(default_factory=EventSettings)
+    experiment: Experiment | None = None
     path: Path | None = None
 
 
@@ -114,10 +118,25 @@ def load_config(path: str | Path) -> Config:
         serve = ServeSettings.from_dict(_section(data, "serve", path))
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"[serve]: {exc}", source=str(path)) from None
+    try:
+        events = EventSettings.from_dict(_section(data, "events", path))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"[events]: {exc}", source=str(path)) from None
+    try:
+        experiment = Experiment.from_dict(_section(data, "experiment", path))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"[experiment]: {exc}", source=str(path)) from None
     rules = None
     if "rules" in data:
         try:
             rules = EditorialRules.from_dict(data["rules"], where="[rules]")
         except ValueError as exc:
             raise ConfigError(str(exc), source=str(path)) from None
-    return Config(ranking=dict(ranking), rules=rules, serve=serve, path=path)
+    return Config(
+        ranking=dict(ranking),
+        rules=rules,
+        serve=serve,
+        events=events,
+        experiment=experiment,
+        path=path,
+    )

@@ -136,16 +136,24 @@ class Engine:
         encoder: Encoder | None = None,
         cache: bool | str | Path = True,
         lock_wait: float = 0.0,
+        loaded: Engine | None = None,
     ) -> UpdateReport:
         """Add new articles and replace changed ones (same id), embedding only texts that changed.
 
         Unchanged articles keep their vectors from the current version; an article whose text
         is the same but whose metadata (date, section, tags, ...) changed is updated without
         embedding. The lexical statistics are refitted on the resulting corpus. Nothing is
-        written when every article is already indexed as given.
+        written when every article is already indexed as given. ``loaded``: an engine that
+        already has the index open (a server's), used as the starting point when it is still
+        the current version (saves reopening it).
         """
         return indexing.upsert(
-            articles, Path(index_path), encoder=encoder, cache=cache, lock_wait=lock_wait
+            articles,
+            Path(index_path),
+            encoder=encoder,
+            cache=cache,
+            lock_wait=lock_wait,
+            loaded=loaded,
         )
 
     @classmethod
@@ -156,6 +164,7 @@ class Engine:
         *,
         missing_ok: bool = False,
         lock_wait: float = 0.0,
+        loaded: Engine | None = None,
     ) -> UpdateReport:
         """Remove articles by id; they vanish from every list in the new version.
 
@@ -164,7 +173,11 @@ class Engine:
         is refused (an index is never empty).
         """
         return indexing.remove(
-            article_ids, Path(index_path), missing_ok=missing_ok, lock_wait=lock_wait
+            article_ids,
+            Path(index_path),
+            missing_ok=missing_ok,
+            lock_wait=lock_wait,
+            loaded=loaded,
         )
 
     @classmethod

@@ -5,16 +5,18 @@ Layouts under ``out`` (see docs/static-export.md for templates):
 - ``json``:   ``related.json`` (``{id: [result, ...]}`` for all articles) and
               ``related/<name>.json`` (``{"id": id, "results": [...]}``) per article;
 - ``hugo``:   ``data/related/<name>.json`` per article, read in a template with
-              ``index site.Data.related (urlquery $id)``;
+              ``index site.Data.related (urlquery .File.Path)``;
 - ``jekyll``: ``_data/related.json`` (``{id: [result, ...]}``), read as
-              ``site.data.related[page.related_id]``.
+              ``site.data.related[page.path]`` (ids of a site build are the generator's
+              own page identities: see ``recommender.sites``).
 
 A result is :meth:`Recommendation.to_dict`, the shape the CLI's ``--json`` and the HTTP API
 return. ``<name>`` is :func:`safe_name` of the id. All articles are scored in one pass with
 :meth:`Engine.related_many`. A file is rewritten only when its bytes change (atomically: temp
-file + ``os.replace``); per-article files of articles no longer in the index are deleted. The
-per-article folders (``related/``, ``data/related/``) belong to the exporter: any other
-``.json`` file in them is deleted as stale.
+file + ``os.replace``), and only when a reader would see a change: ids, order, titles, URLs,
+dates (a shift in scores alone leaves the file as it is); per-article files of articles no
+longer in the index are deleted. The per-article folders (``related/``, ``data/related/``)
+belong to the exporter: any other ``.json`` file in them is deleted as stale.
 """
 
 from __future__ import annotations
@@ -98,15 +100,37 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+# What a reader cannot see: a file whose lists differ only in these is left as it is.
+INVISIBLE = ("score", "why")
+
+
+def visible(payload: Any) -> Any:
+    """``payload`` without scores and explanations: ids, order, titles, URLs, dates and the rest."""
+    if isinstance(payload, dict):
+        return {k: visible(v) for k, v in payload.items() if k not in INVISIBLE}
+    if isinstance(payload, list):
+        return [visible(v) for v in payload]
+    return payload
+
+
+def _shows_same(path: Path, payload: Any) -> bool:
+    try:
+        current = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return bool(visible(current) == visible(payload))
+
+
 class _Writer:
     """Counts what an export writes, leaves unchanged and removes."""
 
     def __init__(self) -> None:
         self.written = self.unchanged = self.removed = 0
 
-    def put(self, path: Path, data: bytes) -> None:
+    def put(self, path: Path, payload: Any) -> None:
+        """Write ``payload`` unless the file already shows a reader the same lists."""
         try:
-            changed = _write_if_changed(path, data)
+            changed = not _shows_same(path, payload) and _write_if_changed(path, _dump(payload))
         except OSError as exc:  # a read-only site folder, a file where a folder should be...
             raise PathError(path, "write", exc) from None
         if changed:
@@ -161,15 +185,15 @@ def export(
                     field="id",
                 )
             names[name] = article_id
-            writer.put(per_article / name, _dump({"id": article_id, "results": items}))
+            writer.put(per_article / name, {"id": article_id, "results": items})
         if format != "hugo":
             combined[article_id] = items
     if per_article is not None:
         writer.prune(per_article, names)
     if format == "json":
-        writer.put(out / "related.json", _dump(dict(sorted(combined.items()))))
+        writer.put(out / "related.json", dict(sorted(combined.items())))
     elif format == "jekyll":
-        writer.put(out / "_data" / "related.json", _dump(dict(sorted(combined.items()))))
+        writer.put(out / "_data" / "related.json", dict(sorted(combined.items())))
     return ExportReport(
         out=out,
         format=format,

@@ -10,6 +10,7 @@ rejects duplicate ids and empty input.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -18,9 +19,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import tomllib
 import yaml
 
+from recommender._toml import tomllib
 from recommender.articles import Article, article_from_mapping
 from recommender.errors import InputError
 
@@ -81,6 +82,15 @@ def read_json(path: Path) -> Iterator[Located]:
 
 def read_csv(path: Path) -> Iterator[Located]:
     """A CSV file with a header row; ``tags`` is a ``;``- or ``,``-separated cell."""
+    for item, line in csv_items(path):
+        if isinstance(item, InputError):
+            raise item
+        yield item, str(path), line
+
+
+def csv_items(path: Path) -> Iterator[tuple[Article | InputError, int]]:
+    """Each data row as an article or as the error that rejects it (reading goes on past a bad
+    row; a bad header or malformed CSV ends the file)."""
     text = _decode(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
@@ -89,24 +99,28 @@ def read_csv(path: Path) -> Iterator[Located]:
     reader.fieldnames = header
     for name in ("id", "title"):
         if name not in header:
-            raise InputError(
-                "missing column in the header row", source=str(path), line=1, field=name
-            )
+            yield InputError("missing column in the header row", source=str(path), line=1,
+                             field=name), 1  # fmt: skip
+            return
     try:
         for row in reader:
+            line = reader.line_num
             if None in row:
-                raise InputError(
-                    f"row has {len(header) + len(row[None])} cells, the header has {len(header)}",
-                    source=str(path),
-                    line=reader.line_num,
+                message = (
+                    f"row has {len(header) + len(row[None])} cells, the header has {len(header)}"
                 )
+                yield InputError(message, source=str(path), line=line), line
+                continue
             if not any((value or "").strip() for value in row.values()):
                 continue
             record = {k: (v if v != "" else None) for k, v in row.items()}
-            line = reader.line_num
-            yield article_from_mapping(record, source=str(path), line=line), str(path), line
+            try:
+                yield article_from_mapping(record, source=str(path), line=line), line
+            except InputError as exc:
+                yield exc, line
     except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", source=str(path), line=reader.line_num) from None
+        line = reader.line_num
+        yield InputError(f"malformed CSV: {exc}", source=str(path), line=line), line
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
@@ -163,6 +177,27 @@ def _markdown_record(meta: dict[str, Any], body: str, rel_id: str) -> dict[str, 
     return record
 
 
+# Front matter keys read without case (`Title:`, `Date:` in sites imported from other tools).
+_KNOWN_KEYS = {k.lower(): k for k in (
+    "id", "title", "body", "url", "published_at", "category", "categories", "tags", "language",
+    "lang", "date", "publishDate", "pubDate", "section", "permalink", "draft",
+)}  # fmt: skip
+
+
+def _canonical_keys(meta: dict[str, Any]) -> dict[str, Any]:
+    """Known keys in their canonical case; dates in the generators' forms made ISO-8601."""
+    from recommender.sites.frontmatter import parse_date
+
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        name = _KNOWN_KEYS.get(str(key).lower(), key)
+        if name in ("date", "publishDate", "pubDate", "published_at") and isinstance(value, str):
+            with contextlib.suppress(ValueError):  # else the article check names the field
+                value = parse_date(value)
+        out.setdefault(name, value)
+    return out
+
+
 def read_markdown_dir(root: Path) -> Iterator[Located]:
     """Every ``.md`` file under ``root``; id = path relative to root without extension.
 
@@ -187,6 +222,7 @@ def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Locate
             source=str(path),
             line=(line + 2) if line is not None else 1,
         ) from None
+    meta = _canonical_keys(meta)
     if meta.get("draft") is True:
         return
     meta.pop("draft", None)

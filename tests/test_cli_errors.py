@@ -149,10 +149,10 @@ def test_a_bug_prints_a_traceback_from_the_real_command(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "news.jsonl", RECORDS)
     script = (
         "import sys\n"
-        "import recommender.sources as sources\n"  # what build reads every input with
-        "def broken(*args, **kwargs):\n"
+        "import recommender.intake as intake\n"
+        "def broken(paths, **kwargs):\n"
         "    raise ValueError('an internal bug, not bad input')\n"
-        "sources.read_inputs = broken\n"
+        "intake.gather = broken  # what build reads its inputs with\n"
         f"sys.argv = ['recommender', 'build', {str(src)!r}, '--index', {str(tmp_path / 'i')!r}]\n"
         "from recommender.cli import main\n"
         "main()\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from recommender.cli import read, serve, write
+from recommender.cli import feedback, read, serve, write
 from recommender.cli.common import state
 from recommender.cli.eval import eval_app
 
@@ -28,6 +28,7 @@ write.register(app)  # build, upsert, remove, reindex
 read.register(app)  # related, query, info, demo
 serve.register(app)  # serve, export
 app.add_typer(eval_app, name="eval")  # eval lee, eval gold
+feedback.register(app)  # events export, tune, eval clicks, eval interleaving
 
 
 def main() -> None:

@@ -35,7 +35,12 @@ class State:
 
 state = State()
 
-IndexOpt = typer.Option(Path("indexes/default"), "--index", "-i", help="Index folder.")
+IndexOpt = typer.Option(
+    None,
+    "--index",
+    "-i",
+    help="Index folder (default: .recommender/index at a site root, else indexes/default).",
+)
 JsonOpt = typer.Option(False, "--json", help="Print JSON for programs instead of a table.")
 KOpt = typer.Option(5, "-k", "--k", min=1, help="How many related articles.")
 HalfLifeOpt = typer.Option(None, "--half-life", help="Recency half-life in days.")
@@ -95,8 +100,7 @@ def friendly_errors(func: F) -> F:
 # ---------------------------------------------------------------------- options
 def parse_set(items: list[str] | None, what: str = "--set") -> dict[str, Any]:
     """``name=value`` pairs; values are read as TOML (true, 30, 0.5, ["a", "b"]) or strings."""
-    import tomllib
-
+    from recommender._toml import tomllib
     from recommender.errors import SettingsError
 
     options: dict[str, Any] = {}
@@ -147,10 +151,18 @@ def load_config(path: Path | None) -> Config | None:
     return read_config(found) if found is not None else None
 
 
-def load_engine(index: Path, **kwargs: Any) -> Engine:
+def index_path(index: Path | None) -> Path:
+    """``--index``, else the site's own index when run from a site root that has one
+    (``.recommender/index``), else ``indexes/default``."""
+    from recommender.sites import default_index
+
+    return index if index is not None else default_index()
+
+
+def load_engine(index: Path | None, **kwargs: Any) -> Engine:
     from recommender.engine import Engine
 
-    return Engine.load(index, **kwargs)
+    return Engine.load(index_path(index), **kwargs)
 
 
 # ---------------------------------------------------------------------- printing

@@ -23,6 +23,7 @@ from recommender.cli.common import (
     SetOpt,
     check_ranking_options,
     friendly_errors,
+    index_path,
     load_config,
     out,
     parse_set,
@@ -109,7 +110,7 @@ def lee(
 @eval_app.command("gold")
 @friendly_errors
 def gold(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     gold_file: Path = typer.Option(..., "--gold", help="Gold JSONL (id, related) or CSV pairs."),
     k: int = typer.Option(10, "-k", "--k", min=1, help="List length evaluated."),
     settings: list[str] | None = SetOpt,
@@ -130,6 +131,7 @@ def gold(
 
     options = parse_set(settings)
     check_ranking_options(options)
+    index = index_path(index)
     engine = Engine.load(index, config=load_config(config))
     try:
         gold_set = load_gold(gold_file, known_ids=engine)

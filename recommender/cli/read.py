@@ -20,6 +20,7 @@ from recommender.cli.common import (
     SetOpt,
     err,
     friendly_errors,
+    index_path,
     load_config,
     load_engine,
     out,
@@ -70,7 +71,7 @@ def print_results(
 @friendly_errors
 def related(
     article_id: str = typer.Argument(..., metavar="ID", help="Id of an indexed article."),
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     k: int = KOpt,
     exclude: list[str] | None = ExcludeOpt,
     half_life: float | None = HalfLifeOpt,
@@ -111,7 +112,7 @@ def _draft(title: str | None, body: str | None, file: Path | None) -> dict[str, 
 
 @friendly_errors
 def query(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     title: str | None = typer.Option(None, "--title", help="Draft title."),
     body: str | None = typer.Option(None, "--body", help="Draft body."),
     file: Path | None = typer.Option(
@@ -150,10 +151,17 @@ def _info_value(key: str, value: Any) -> str:
 
 
 @friendly_errors
-def info(index: Path = IndexOpt, config: Path | None = ConfigOpt, as_json: bool = JsonOpt) -> None:
-    """What is in an index: count, model, dimension, build time, size, effective settings."""
+def info(
+    index: Path | None = IndexOpt, config: Path | None = ConfigOpt, as_json: bool = JsonOpt
+) -> None:
+    """What is in an index: count, model, dimension, build time, size, effective settings, and
+    for a site build, how many pages were skipped and why."""
+    from recommender.sitebuild import load_site_report
+
+    index = index_path(index)
     engine = load_engine(index, config=load_config(config))
     facts = engine.info().to_dict()
+    facts.update(load_site_report(index))
     if as_json:
         write_json(facts, indent=2)
         return

@@ -12,6 +12,7 @@ from recommender.cli.common import (
     IndexOpt,
     config_path,
     friendly_errors,
+    index_path,
     load_config,
     write_json,
 )
@@ -21,7 +22,7 @@ SERVE_EXTRA = "the HTTP server needs the 'serve' extra: pip install 'recommender
 
 @friendly_errors
 def serve(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -56,6 +57,7 @@ def serve(
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
         raise
+    index = index_path(index)
     config = config_path(config)
     if workers > 1:
         from recommender import workers as worker_processes
@@ -92,9 +94,14 @@ def serve(
 
 @friendly_errors
 def export(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write into (e.g. the site)."),
-    format: str = typer.Option("json", "--format", "-f", help="json, hugo or jekyll."),
+    format: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="json, hugo or jekyll (default: the site's generator, or json).",
+    ),
     k: int = typer.Option(5, "-k", "--k", min=1, help="How many related articles each."),
     config: Path | None = typer.Option(
         None,
@@ -104,34 +111,51 @@ def export(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout)."""
+    """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout).
+
+    Into a Hugo or Jekyll site root: the site's format and index by default, and the partial
+    or include the template needs, written when absent (never over an edited copy)."""
     from recommender.engine import Engine
     from recommender.errors import SettingsError
     from recommender.export import FORMATS
     from recommender.export import export as run_export
+    from recommender.sites import detect, site_index
+    from recommender.sites.templates import install
 
+    site = detect(out)
+    format = format or (site.generator if site else "json")
     if format not in FORMATS:
         raise SettingsError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
-    engine = Engine.load(index, config=load_config(config))
+    if index is None and site is not None and site_index(out).exists():
+        index = site_index(out)
+    engine = Engine.load(index_path(index), config=load_config(config))
     report = run_export(engine, out, format=format, k=k)
+    template = install(out, format) if site is not None and format == site.generator else None
     if as_json:
-        write_json(
-            {
-                "out": str(report.out),
-                "format": report.format,
-                "articles": report.articles,
-                "written": report.written,
-                "unchanged": report.unchanged,
-                "removed": report.removed,
-                "seconds": round(report.seconds, 3),
-            }
-        )
+        summary = {
+            "out": str(report.out),
+            "format": report.format,
+            "articles": report.articles,
+            "written": report.written,
+            "unchanged": report.unchanged,
+            "removed": report.removed,
+            "seconds": round(report.seconds, 3),
+        }
+        if template is not None:
+            summary["template"] = {"path": str(template.path), "status": template.status}
+            summary["template_line"] = template.line
+        write_json(summary)
         return
     sys.stdout.write(
         f"Exported {report.articles} articles ({report.format}) to {report.out}: "
         f"{report.written} files written, {report.unchanged} unchanged, {report.removed} removed"
         f", in {report.seconds:.1f} s\n"
     )
+    if template is not None:
+        status = "kept as you edited it" if template.status == "kept" else template.status
+        sys.stdout.write(
+            f"Template {template.path}: {status}. In your single-post template: {template.line}\n"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -14,6 +14,7 @@ from recommender.cli.common import (
     WaitOpt,
     err,
     friendly_errors,
+    index_path,
     load_config,
     out,
     parse_set,
@@ -25,11 +26,13 @@ from recommender.cli.common import (
 if TYPE_CHECKING:
     from recommender.articles import Article
     from recommender.engine import UpdateReport
+    from recommender.intake import Intake
 
 InputsArg = typer.Argument(
     ...,
-    help="Files, folders or URLs: JSONL, JSON, CSV, Markdown, WordPress export (WXR), RSS/Atom"
-    " feed, HTML pages or sitemap.xml (the format is detected from the content).",
+    help="A Hugo or Jekyll site root, or files, folders or URLs: JSONL, JSON, CSV, Markdown,"
+    " WordPress export (WXR), RSS/Atom feed, HTML pages or sitemap.xml (the format is detected"
+    " from the content).",
 )
 FormatOpt = typer.Option(
     None,
@@ -63,15 +66,22 @@ def ray_encoder(address: str | None, model: str | None, workers: int | None) -> 
     return RayEncoder(model, address=address, workers=workers)
 
 
-def read_inputs(inputs: list[str], input_format: str | None, include_pages: bool) -> list[Article]:
-    """Every input read with one contract; what was skipped on purpose is said on stderr."""
+def read_inputs(
+    inputs: list[str],
+    index: Path | None,
+    options: tuple[str | None, bool],
+    skip_invalid: bool = False,
+) -> tuple[Intake, tuple[Article, ...], Path]:
+    """Every input read with one contract (a site root as its generator reads it): the intake,
+    the articles to index, and the index path; what was skipped on purpose is said on stderr."""
+    from recommender.sitebuild import gather_for_build
     from recommender.sources import ReadOptions
-    from recommender.sources import read_inputs as read
 
-    loaded = read(inputs, ReadOptions(format=input_format, include_pages=include_pages))
-    for line in loaded.skipped_summary():
+    read = ReadOptions(format=options[0], include_pages=options[1])
+    intake, articles, index = gather_for_build(inputs, index, skip_invalid=skip_invalid, read=read)
+    for line in intake.skipped_summary():
         err.print(f"Skipped {shown(line)}", highlight=False, soft_wrap=True)
-    return loaded.articles
+    return intake, articles, index
 
 
 def print_update(verb: str, report: UpdateReport) -> None:
@@ -93,7 +103,7 @@ def print_update(verb: str, report: UpdateReport) -> None:
 @friendly_errors
 def build(
     inputs: list[str] = InputsArg,
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     input_format: str | None = FormatOpt,
     include_pages: bool = PagesOpt,
     model: str | None = typer.Option(
@@ -127,15 +137,24 @@ def build(
     ),
     ray: str | None = RayOpt,
     ray_workers: int | None = RayWorkersOpt,
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Build from the valid inputs and list the rejected ones."
+    ),
 ) -> None:
     """Read articles, embed them, and write an index (atomically replacing the old one).
 
-    The config's [ranking] and [rules] are stored with the index as its defaults.
+    The config's [ranking] and [rules] are stored with the index as its defaults. Given a Hugo
+    or Jekyll site root, reads the site as its generator does (published posts, their URLs) and
+    keeps the index in SITE_ROOT/.recommender/index. Every rejected input is reported at once,
+    and nothing is written unless --skip-invalid.
     """
     from recommender.engine import Engine
+    from recommender.sitebuild import save_site_report
     from recommender.storage.index import DEFAULT_EXACT_MAX
 
-    articles = read_inputs(inputs, input_format, include_pages)
+    intake, articles, index = read_inputs(
+        inputs, index, (input_format, include_pages), skip_invalid=skip_invalid
+    )
     report = Engine.build(
         articles,
         index,
@@ -150,15 +169,16 @@ def build(
         precompute=precompute,
     )
     if not as_json:
+        save_site_report(intake, index, echo=err)
         print_build_summary(report, to=out)
         return
-    write_json(report.to_dict())
+    write_json({**report.to_dict(), **save_site_report(intake, index)})
 
 
 @friendly_errors
 def upsert(
     inputs: list[str] = InputsArg,
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     input_format: str | None = FormatOpt,
     include_pages: bool = PagesOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
@@ -174,7 +194,7 @@ def upsert(
     """
     from recommender.engine import Engine
 
-    articles = read_inputs(inputs, input_format, include_pages)
+    _, articles, index = read_inputs(inputs, index, (input_format, include_pages))
     encoder = None
     if ray is not None:
         from recommender.storage import versions
@@ -191,7 +211,7 @@ def upsert(
 @friendly_errors
 def remove(
     article_ids: list[str] = typer.Argument(..., metavar="ID...", help="Ids to remove."),
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     missing_ok: bool = typer.Option(
         False, "--missing-ok", help="Skip ids that are not in the index (warn) instead of failing."
     ),
@@ -204,7 +224,7 @@ def remove(
     """
     from recommender.engine import Engine
 
-    report = Engine.remove(article_ids, index, missing_ok=missing_ok, lock_wait=wait)
+    report = Engine.remove(article_ids, index_path(index), missing_ok=missing_ok, lock_wait=wait)
     if report.not_found:
         err.print(f"warning: {report.not_found} of the ids given were not in the index")
     if as_json:
@@ -215,7 +235,7 @@ def remove(
 
 @friendly_errors
 def reindex(
-    index: Path = IndexOpt,
+    index: Path | None = IndexOpt,
     index_type: str = typer.Option(
         "auto", "--index-type", help="auto (by size), flat-ip, hnsw or ivf."
     ),
@@ -236,7 +256,7 @@ def reindex(
     from recommender.storage.index import DEFAULT_EXACT_MAX
 
     report = Engine.reindex(
-        index,
+        index_path(index),
         index_type=index_type,
         index_params=parse_set(index_params, what="--index-param"),
         exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,

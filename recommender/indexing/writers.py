@@ -126,6 +126,7 @@ def upsert(
     encoder: Encoder | None = None,
     cache: bool | str | Path = True,
     lock_wait: float = 0.0,
+    loaded: Engine | None = None,
 ) -> UpdateReport:
     """Add new articles and replace changed ones (see :meth:`Engine.upsert`)."""
     started = time.perf_counter()
@@ -133,7 +134,10 @@ def upsert(
         raise InputError("no articles to upsert (empty input)")
     check_unique(articles)
     timings: dict[str, float] = {}
-    with persistence.writer_lock(index_path, lock_wait), _current(index_path, timings) as current:
+    with (
+        persistence.writer_lock(index_path, lock_wait),
+        _current(index_path, timings, loaded) as current,
+    ):
         model_name = current.manifest.model_name
         if encoder is not None and encoder.name != model_name:
             raise ModelMismatchError(
@@ -198,6 +202,7 @@ def remove(
     *,
     missing_ok: bool = False,
     lock_wait: float = 0.0,
+    loaded: Engine | None = None,
 ) -> UpdateReport:
     """Remove articles by id (see :meth:`Engine.remove`)."""
     started = time.perf_counter()
@@ -205,7 +210,10 @@ def remove(
     if not ids:
         raise InputError("no ids to remove")
     timings: dict[str, float] = {}
-    with persistence.writer_lock(index_path, lock_wait), _current(index_path, timings) as current:
+    with (
+        persistence.writer_lock(index_path, lock_wait),
+        _current(index_path, timings, loaded) as current,
+    ):
         rows = [current.store.row_of(i) for i in ids]
         missing = [i for i, r in zip(ids, rows, strict=True) if r is None]
         if missing and not missing_ok:
@@ -275,10 +283,16 @@ def reindex(
 
 
 @contextmanager
-def _current(index_path: Path, timings: dict[str, float]) -> Iterator[Engine]:
-    """The version a write starts from, closed when the write ends."""
+def _current(
+    index_path: Path, timings: dict[str, float], loaded: Engine | None = None
+) -> Iterator[Engine]:
+    """The version a write starts from: ``loaded`` when the caller (a server) already has the
+    current version open (checked under the lock), else opened here and closed after."""
     from recommender.engine import Engine  # the read side; imported here to keep layers apart
 
+    if loaded is not None and loaded.folder == persistence.resolve_version(index_path):
+        yield loaded  # only read from; the caller keeps serving and closing it
+        return
     with timer(timings, "load_s"):
         current = Engine.load(index_path)
     try:

@@ -5,6 +5,7 @@
     GET  /articles/{id}                                        one article
     GET  /health                                               index version and article count
     GET  /widget.js                                            the embeddable widget
+    POST /events, GET /events/stats                            reader events (feedback/)
     GET  /docs, /openapi.json                                  API documentation
     PUT  /articles/{id}, POST /articles, DELETE /articles/{id}  the publish API (bearer token)
 

@@ -16,6 +16,9 @@ from recommender._version import __version__
 from recommender.config import Config, ServeSettings, load_config
 from recommender.encoder import Encoder
 from recommender.fastpath import PrecomputedFastPath
+from recommender.feedback.serving import Feedback
+from recommender.feedback.serving import install as install_feedback
+from recommender.feedback.settings import EventSettings
 from recommender.metrics import AccessLog, Metrics, MetricsMiddleware, metrics_route
 from recommender.server.httputil import BodyLimit, allow_origins, etag
 from recommender.server.publish import add_publish_routes, write_token
@@ -79,6 +82,12 @@ def create_app(
     add_publish_routes(
         app, holder, write_token(settings.write_token), threads=settings.compute_threads
     )
+    app.state.feedback = Feedback(
+        index_path,
+        loaded.events if loaded else EventSettings(),
+        loaded.experiment if loaded else None,
+    )
+    install_feedback(app, app.state.feedback)  # POST /events, GET /events/stats
     return app
 
 

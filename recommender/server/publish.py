@@ -126,7 +126,11 @@ class Publisher:
         started = time.perf_counter()
         with self._write_lock:
             report = Engine.upsert(
-                articles, self.holder.path, encoder=self.encoder(), lock_wait=LOCK_WAIT
+                articles,
+                self.holder.path,
+                encoder=self.encoder(),
+                lock_wait=LOCK_WAIT,
+                loaded=self.holder.get().engine,
             )
             adopting = time.perf_counter()
             written = report.version_path is not None
@@ -152,7 +156,9 @@ class Publisher:
 
     def remove(self, article_id: str) -> dict[str, Any]:
         with self._write_lock:
-            Engine.remove([article_id], self.holder.path, lock_wait=LOCK_WAIT)
+            Engine.remove(
+                [article_id], self.holder.path, lock_wait=LOCK_WAIT, loaded=self.holder.get().engine
+            )
             engine = self.holder.adopt().engine
         return {
             "id": article_id,

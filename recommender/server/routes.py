@@ -92,6 +92,11 @@ def related(
     if article_id not in engine:
         raise HTTPException(404, f"no article with id {article_id!r} in this index")
     excluded = list(split_list(exclude))
+    feedback = request.app.state.feedback
+    if feedback.active(parsed):  # an experiment or randomized lists: never cached
+        shown, ranking = feedback.arrange(engine, article_id, k, excluded)
+        body = {"id": article_id, "results": [r.to_dict() for r in shown], "ranking": ranking}
+        return json_response(body, {"Cache-Control": "no-store"})
     tag = etag(
         served.fingerprint,
         "related",

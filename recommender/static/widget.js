@@ -10,8 +10,18 @@
  *   data-exclude="a,b"       ids not to show (e.g. already linked on the page)
  *   data-endpoint="..."      API base for this box (default: the script's data-endpoint,
  *                            else the origin the script was loaded from)
+ *   data-events="off"        send no reader events from this box
+ *   data-rendered            the list is already in the page (static export): fetch nothing,
+ *                            only send events for its links marked data-rec-id="ID"
  * Script attribute data-no-style: skip the default style (it uses :where(), so any site rule
- * already wins over it).
+ * already wins over it). Script attribute data-events="off": no events from any box.
+ *
+ * Reader events (see recommender/feedback/): one "impression" per shown list (source id, the ids
+ * with their positions, the configuration or experiment arm and teams the server named) and one
+ * "click" per followed link (source, target, position), batched and sent with
+ * navigator.sendBeacon (else fetch keepalive) to POST {endpoint}/events. They carry no cookie,
+ * user id or anything about the reader; a random token per shown list links a click to its
+ * list. Nothing is sent when the browser signals Global Privacy Control.
  *
  * Markup (style these classes): section.rec-widget > h2.rec-widget__heading +
  * ul.rec-widget__list > li.rec-widget__item > a.rec-widget__link + span.rec-widget__meta >
@@ -79,7 +89,7 @@
     }
   }
 
-  function render(box, results) {
+  function render(box, results, ranking) {
     var items = [];
     for (var i = 0; i < results.length; i++) {
       var r = results[i];
@@ -102,6 +112,7 @@
       var href = safeHref(item.url);
       var link = el(href ? "a" : "span", "rec-widget__link", item.title);
       if (href) link.setAttribute("href", href);
+      link.setAttribute("data-rec-id", item.id);
       li.appendChild(link);
       var meta = el("span", "rec-widget__meta");
       var when = showDate && typeof item.published_at === "string" ? formatDate(item.published_at) : null;
@@ -121,11 +132,17 @@
     section.appendChild(list);
     addStyle();
     box.appendChild(section);
+    track(box, ranking);
   }
 
   function load(box) {
     var id = box.getAttribute("data-article-id");
     var state = box.getAttribute("data-recommender-state");
+    if (id && !state && box.hasAttribute("data-rendered")) {
+      box.setAttribute("data-recommender-state", "done");
+      track(box, null);
+      return;
+    }
     if (!id || state || typeof fetch !== "function") return;
     box.setAttribute("data-recommender-state", "loading");
     var k = parseInt(box.getAttribute("data-k") || "5", 10);
@@ -137,11 +154,103 @@
     fetch(url, { credentials: "omit", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
-        if (data && Array.isArray(data.results)) render(box, data.results);
+        if (data && Array.isArray(data.results)) render(box, data.results, data.ranking);
         box.setAttribute("data-recommender-state", "done");
       })
       .catch(function () { box.setAttribute("data-recommender-state", "error"); });
   }
+
+  // ------------------------------------------------------------------ reader events
+  var queue = [], flushTimer = null;
+
+  function eventsOn(box) {
+    try {
+      if (navigator.globalPrivacyControl === true) return false;
+    } catch (e) { return false; }
+    var off = function (node) {
+      var v = node && node.getAttribute("data-events");
+      return v === "off" || v === "false" || v === "0";
+    };
+    return !off(script) && !off(box);
+  }
+
+  function token() {
+    var bytes = new Uint8Array(12), out = "";
+    if (window.crypto && crypto.getRandomValues) crypto.getRandomValues(bytes);
+    else for (var i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    for (var j = 0; j < bytes.length; j++) out += (bytes[j] + 256).toString(16).slice(1);
+    return out;
+  }
+
+  function flush() {
+    flushTimer = null;
+    var byBase = {};
+    while (queue.length) {
+      var item = queue.shift();
+      (byBase[item.base] = byBase[item.base] || []).push(item.event);
+    }
+    for (var base in byBase) {
+      if (!Object.prototype.hasOwnProperty.call(byBase, base)) continue;
+      var events = byBase[base];
+      for (var start = 0; start < events.length; start += 50) {
+        send(base + "/events", JSON.stringify({ events: events.slice(start, start + 50) }));
+      }
+    }
+  }
+
+  function send(url, body) {
+    try {
+      // A plain-text body keeps the request "simple": no CORS preflight, nothing to wait for.
+      if (navigator.sendBeacon && navigator.sendBeacon(url, body)) return;
+    } catch (e) { /* fall back */ }
+    try {
+      if (typeof fetch === "function") {
+        fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit",
+          mode: "no-cors", headers: { "Content-Type": "text/plain;charset=UTF-8" } })
+          .catch(function () {});
+      }
+    } catch (e) { /* never break the page */ }
+  }
+
+  function enqueue(base, event, now) {
+    queue.push({ base: base, event: event });
+    if (now) { if (flushTimer) clearTimeout(flushTimer); flush(); }
+    else if (!flushTimer) flushTimer = setTimeout(flush, 1000);
+  }
+
+  function track(box, ranking) {
+    try {
+      if (!eventsOn(box)) return;
+      var base = (box.getAttribute("data-endpoint") || defaultEndpoint).replace(/\/+$/, "");
+      var links = box.querySelectorAll("[data-rec-id]");
+      if (!base || !links.length) return;
+      var source = box.getAttribute("data-article-id"), imp = token(), shown = [];
+      var config = ranking && typeof ranking.config === "string" ? ranking.config : "default";
+      for (var i = 0; i < links.length && i < 50; i++) {
+        shown.push({ id: links[i].getAttribute("data-rec-id"), position: i + 1 });
+      }
+      var impression = { type: "impression", impression: imp, source: source, shown: shown,
+        config: config };
+      if (ranking && typeof ranking.experiment === "string") impression.experiment = ranking.experiment;
+      if (ranking && Array.isArray(ranking.teams) && ranking.teams.length === shown.length) {
+        impression.teams = ranking.teams;
+      }
+      if (ranking && typeof ranking.swap === "number") impression.swap = ranking.swap;
+      enqueue(base, impression, false);
+      Array.prototype.forEach.call(links, function (link, index) {
+        if (index >= 50) return;
+        link.addEventListener("click", function () {
+          enqueue(base, { type: "click", impression: imp, source: source, config: config,
+            target: link.getAttribute("data-rec-id"), position: index + 1 }, true);
+        });
+      });
+    } catch (e) { /* never break the page */ }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && queue.length) flush();
+  });
+  window.addEventListener("pagehide", function () { if (queue.length) flush(); });
 
   function scan(root) {
     try {
@@ -152,7 +261,7 @@
     } catch (e) { /* never break the page */ }
   }
 
-  window.recommenderWidget = { scan: scan };
+  window.recommenderWidget = { scan: scan, flush: flush };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { scan(); });
   } else {
