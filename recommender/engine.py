@@ -107,8 +107,7 @@ class Engine:
         above), or ``flat-ip``, ``hnsw``, ``ivf`` with ``index_params`` over their defaults.
         Another writer holding the index makes this wait up to ``lock_wait`` seconds, then
         raise :class:`~recommender.errors.IndexLockedError`.
-        ``precompute``: store every article's read-more list with each version of this index
-        (:mod:`recommender.precomputed`; a few ms per article and write on one core).
+        ``precompute``: store every article's list with each version (``precomputed``).
         """
         settings = settings or RankingSettings()
         rules = EditorialRules()
@@ -360,31 +359,18 @@ class Engine:
         Without those, the same answer is read from the stored lists (``precomputed``).
         """
         plain = not exclude and not options and now is None
-        stored = self.precomputed_list(article_id, k) if plain else None
+        stored = precomputed.stored_list(self, article_id, k) if plain else None
         self.lists_served["live" if stored is None else "precomputed"] += 1
         return stored or self.related_live(article_id, k, exclude=exclude, now=now, **options)
 
-    def related_live(
-        self,
-        article_id: str,
-        k: int = 5,
-        *,
-        exclude: Collection[str] = (),
-        now: float | None = None,
-        **options: Any,
-    ) -> list[Recommendation]:
-        """:meth:`related` ranked now, never read from the precomputed lists."""
-        source = self.ranker.indexed_source(article_id)
+    def related_live(self, article_id: str, k: int = 5, **options: Any) -> list[Recommendation]:
+        """:meth:`related` ranked now (``exclude``, ``now``, ranking options as there)."""
+        exclude, now = options.pop("exclude", ()), options.pop("now", None)
         settings = self.settings.replace(**options)
-        return self._finish(self.ranker.rank(source, k, settings, exclude, now=now))
-
-    def precomputed_list(self, article_id: str, k: int = 5) -> list[Recommendation] | None:
-        """The stored list of an article under the engine's settings, or None (rank live)."""
-        return precomputed.stored_list(self, article_id, k)
-
-    def precomputed_body(self, article_id: str, k: int = 5) -> bytes | None:
-        """The stored ``GET /related/{id}`` body, or None (rank live)."""
-        return precomputed.stored_body(self, article_id, k)
+        ranked = self.ranker.rank(
+            self.ranker.indexed_source(article_id), k, settings, exclude, now=now
+        )
+        return self._finish(ranked)
 
     def query(
         self,

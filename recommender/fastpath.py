@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from recommender.precomputed import DEFAULT_LIST_K
+from recommender.precomputed import DEFAULT_LIST_K, stored_body
 
 PREFIX = "/related/"
 PLAIN_QUERIES = (b"", f"k={DEFAULT_LIST_K}".encode())
@@ -51,7 +51,7 @@ class PrecomputedFastPath:
             return
         article_id = scope["path"][len(PREFIX) :]
         served = self.holder.get()
-        body = served.engine.precomputed_body(article_id, DEFAULT_LIST_K)
+        body = stored_body(served.engine, article_id, DEFAULT_LIST_K)
         if body is None:
             await self.app(scope, receive, send)
             return

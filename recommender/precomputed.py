@@ -171,7 +171,9 @@ def _lists_for(engine: Engine, article_id: str, k: int) -> tuple[PrecomputedList
     return lists, row
 
 
-def stored_list(engine: Engine, article_id: str, k: int) -> list[Recommendation] | None:
+def stored_list(
+    engine: Engine, article_id: str, k: int = DEFAULT_LIST_K
+) -> list[Recommendation] | None:
     """The stored list of an article under the engine's settings, or None (rank live)."""
     found = _lists_for(engine, article_id, k)
     ranked = found[0].ranked(found[1]) if found else None
@@ -184,7 +186,7 @@ def stored_list(engine: Engine, article_id: str, k: int) -> list[Recommendation]
     ]
 
 
-def stored_body(engine: Engine, article_id: str, k: int) -> bytes | None:
+def stored_body(engine: Engine, article_id: str, k: int = DEFAULT_LIST_K) -> bytes | None:
     """The stored ``GET /related/{id}`` body, or None (rank live)."""
     found = _lists_for(engine, article_id, k)
     results = found[0].results_json(found[1]) if found else None

@@ -48,13 +48,13 @@ def assert_lists_equal_live(engine: Engine) -> int:
     """Every stored list equals live ranking; returns how many lists are stored."""
     stored = 0
     for aid, live in all_live(engine).items():
-        got = engine.precomputed_list(aid)
+        got = precomputed.stored_list(engine, aid)
         if got is None:
             assert np.isnan(engine.store.columns.timestamps[engine.store.row_of(aid)])
             continue
         stored += 1
         assert got == live, aid
-        body = engine.precomputed_body(aid)
+        body = precomputed.stored_body(engine, aid)
         assert body is not None
         expected = {"id": aid, "results": [r.to_dict() for r in live]}
         assert json.loads(body) == expected
@@ -85,10 +85,10 @@ def test_per_call_options_fall_back_to_live(built: Path) -> None:
     engine.related("a00011", now=0.0)
     assert engine.lists_served == {"precomputed": 0, "live": 4}
     other = Engine.load(built, encoder=FakeEncoder(), weight_tags=0.5)  # like a [ranking] file
-    assert other.precomputed_list("a00011") is None
+    assert precomputed.stored_list(other, "a00011") is None
     rules = EditorialRules.from_dict({"block": ["a00017"]})
     ruled = Engine.load(built, encoder=FakeEncoder(), config=Config(rules=rules))
-    assert ruled.precomputed_list("a00011") is None
+    assert precomputed.stored_list(ruled, "a00011") is None
 
 
 def test_upsert_keeps_every_list_equal_to_live(tmp_path: Path) -> None:

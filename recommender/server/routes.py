@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 
+from recommender import precomputed
 from recommender.engine import Engine
 from recommender.errors import ModelNotFoundError, RecommenderError, UnknownArticleError
 from recommender.options import parse_query, query_schemas, split_list
@@ -110,7 +111,7 @@ def related(
     if (unchanged := not_modified(request, headers)) is not None:
         return unchanged
     served_list = request.app.state.metrics.list_served
-    stored = None if parsed or excluded else engine.precomputed_body(article_id, k)
+    stored = None if parsed or excluded else precomputed.stored_body(engine, article_id, k)
     if stored is not None:  # the list ranked at write time, byte for byte
         served_list("precomputed")
         return Response(stored, media_type="application/json", headers=headers)
