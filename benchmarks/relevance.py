@@ -53,7 +53,7 @@ from recommender.evaluation.pairs import PairScores, engine_pair_scores
 from recommender.evaluation.runs import build_lee_engine, gold_metrics
 from recommender.loaders import load_articles
 from recommender.ranking import RankingSettings
-from recommender.text import article_text
+from recommender.text import lexical_text
 
 DENSE_ONLY = {
     f: 0.0
@@ -71,6 +71,7 @@ ENGINE_CONFIGS: dict[str, dict[str, Any]] = {
     },
     "engine: defaults, no recency": {"weight_recency": 0.0},
     "engine: defaults, no dedupe": {"dedupe": False},
+    "engine: defaults, floor off": {"min_relatedness": -1.0},
 }
 """Named ranking options evaluated side by side; add a configuration here to compare it."""
 
@@ -180,6 +181,10 @@ def run_lee(data: LeeData, encoder: SentenceTransformerEncoder, work: Path) -> d
     add("BM25 (bm25s)", matrix(lambda: bm25_matrix(docs, background)))
     add("LSI (gensim, 200 topics)", matrix(lambda: lsi_matrix(docs, background)))
     add("embedding cosine (txtai-like)", matrix(lambda: cosine(encoder.encode(docs))))
+    add(
+        "plain 50/50 dense + TF-IDF",
+        matrix(lambda: 0.5 * cosine(encoder.encode(docs)) + 0.5 * tfidf_matrix(docs, background)),
+    )
     engine = build_lee_engine(work, data, encoder=encoder)
     try:
         for name, options in ENGINE_CONFIGS.items():
@@ -199,7 +204,7 @@ def run_lee(data: LeeData, encoder: SentenceTransformerEncoder, work: Path) -> d
 def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
     articles = load_articles([demo_articles_path()])
     ids = [a.id for a in articles]
-    texts = [article_text(a) for a in articles]
+    texts = [lexical_text(a) for a in articles]  # baselines read the whole text
     index = work / "demo"
     Engine.build(articles, index, encoder=encoder, cache=False, precompute=False)
     engine = Engine.load(index, encoder=encoder)
@@ -220,6 +225,9 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
             ids, hugo_matrix(articles), K, positive_only=True, tie_break=newest_first
         ),
         "embedding cosine (txtai-like)": lambda: top_k_lists(ids, cosine(vectors), K),
+        "plain 50/50 dense + TF-IDF": lambda: top_k_lists(
+            ids, 0.5 * cosine(vectors) + 0.5 * tfidf_matrix([lexical_text(a) for a in articles]), K
+        ),
     }
     for name, options in ENGINE_CONFIGS.items():
         methods[name] = lambda options=options: {
@@ -285,6 +293,7 @@ ORDER = [
     "LSI (gensim, 200 topics)",
     "LSI (gensim, 50 topics)",
     "embedding cosine (txtai-like)",
+    "plain 50/50 dense + TF-IDF",
 ]
 
 

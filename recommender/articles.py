@@ -8,12 +8,15 @@ the line (or row) and the field at fault.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from recommender.errors import InputError
+from recommender.ids import id_problem, shown_id
+from recommender.urls import safe_href
 
 KNOWN_FIELDS = ("id", "title", "body", "url", "published_at", "category", "tags", "language")
 
@@ -39,7 +42,7 @@ class Article:
             id=self.id,
             title=self.title,
             body=self.body,
-            url=self.url,
+            url=safe_href(self.url),
             published_at=self.published_at.isoformat() if self.published_at else None,
             category=self.category,
             tags=list(self.tags),
@@ -73,7 +76,6 @@ def parse_datetime(value: Any) -> dt.datetime:
 
 
 _TAG_SPLIT = re.compile(r"[;,]")
-_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def parse_tags(value: Any) -> tuple[str, ...]:
@@ -104,17 +106,63 @@ def _optional_str(value: Any, name: str) -> str | None:
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {type(value).__name__}")
     value = value.strip()
-    if name == "url":
-        _check_scheme(value)
     return value or None
 
 
-def _check_scheme(url: str | None) -> None:
-    """A javascript: or data: link in a read-more box would run in the reader's browser."""
-    if url and _SCHEME.match(url):
-        scheme = url.partition(":")[0].lower()
-        if scheme not in ("http", "https"):
-            raise ValueError(f"scheme {scheme!r} not allowed: use http(s) or a site-relative path")
+def json_ready(value: Any, depth: int = 0) -> Any:
+    """A metadata value as it will be stored and returned: JSON types only.
+
+    Dates and times (YAML and TOML front matter read them as objects) become ISO-8601 text,
+    as the store would write them, so an unchanged file compares equal to what is indexed.
+    NaN and infinities are refused: JSON has no such numbers, and browsers reject them.
+    """
+    if depth > 64:
+        raise ValueError("nested deeper than 64 levels")
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} is not a finite number")
+        return value
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v, depth + 1) for v in value]
+    raise ValueError(f"a {type(value).__name__} value is not text, a number, a list or a table")
+
+
+def _valid_id(raw_id: Any, fail: Callable[[str, str], InputError]) -> str:
+    """The id, stripped, or an error: missing, of the wrong type, or off the id contract."""
+    if isinstance(raw_id, bool) or raw_id is None:
+        raise fail("id", "missing")
+    if isinstance(raw_id, int):
+        raw_id = str(raw_id)
+    if not isinstance(raw_id, str) or not raw_id.strip():
+        raise fail("id", "missing or empty")
+    article_id = raw_id.strip()
+    problem = id_problem(article_id)
+    if problem:
+        raise fail("id", f"invalid id {shown_id(article_id)}: {problem}")
+    return article_id
+
+
+def _title_and_body(
+    data: Mapping[str, Any], fail: Callable[[str, str], InputError]
+) -> tuple[str, str]:
+    """The title (required, stripped) and the body ("" when missing)."""
+    title = data.get("title")
+    if title is None or (isinstance(title, str) and not title.strip()):
+        raise fail("title", "missing or empty")
+    if not isinstance(title, str):
+        raise fail("title", f"expected a string, got {type(title).__name__}")
+    body = data.get("body", "")
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        raise fail("body", f"expected a string, got {type(body).__name__}")
+    return title.strip(), body
 
 
 def article_from_mapping(
@@ -129,37 +177,38 @@ def article_from_mapping(
         raise InputError(
             f"expected a JSON object, got {type(data).__name__}", source=source, line=line
         )
-    raw_id = data.get("id")
-    if isinstance(raw_id, bool) or raw_id is None:
-        raise fail("id", "missing")
-    if isinstance(raw_id, int):
-        raw_id = str(raw_id)
-    if not isinstance(raw_id, str) or not raw_id.strip():
-        raise fail("id", "missing or empty")
-    title = data.get("title")
-    if title is None or (isinstance(title, str) and not title.strip()):
-        raise fail("title", "missing or empty")
-    if not isinstance(title, str):
-        raise fail("title", f"expected a string, got {type(title).__name__}")
-    body = data.get("body", "")
-    if body is None:
-        body = ""
-    if not isinstance(body, str):
-        raise fail("body", f"expected a string, got {type(body).__name__}")
+    article_id = _valid_id(data.get("id"), fail)
+    title, body = _title_and_body(data, fail)
 
     published_at, tags, values = _optional_fields(data, fail)
-    metadata = {k: v for k, v in data.items() if k not in KNOWN_FIELDS}
+    metadata = _metadata(data, fail)
+    url = values["url"]
+    if url is not None and safe_href(url) is None:
+        metadata["url_unsafe"] = url  # kept for the editor to see, never a link
+        url = None
     return Article(
-        id=raw_id.strip(),
-        title=title.strip(),
+        id=article_id,
+        title=title,
         body=body,
-        url=values["url"],
+        url=url,
         published_at=published_at,
         category=values["category"],
         tags=tags,
         language=values["language"].lower() if values["language"] else None,
         metadata=metadata,
     )
+
+
+def _metadata(data: Mapping[str, Any], fail: Callable[[str, str], InputError]) -> dict[str, Any]:
+    """Every field beyond the contract's, JSON-ready (see :func:`json_ready`)."""
+    metadata: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in KNOWN_FIELDS:
+            try:
+                metadata[str(key)] = json_ready(value)
+            except ValueError as exc:
+                raise fail(str(key), str(exc)) from None
+    return metadata
 
 
 def _optional_fields(

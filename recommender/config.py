@@ -55,11 +55,23 @@ class ServeSettings:
     access_log: str = ""
     """File to append one JSON object per request to (none when empty; see metrics)."""
 
+    draft_concurrency: int = 2
+    """Draft queries (``POST /related``, which embed text) running at once, at least 1."""
+    draft_queue: int = 16
+    """Draft queries waiting for a turn beyond those; more are answered 503 at once."""
+    draft_timeout: float = 10.0
+    """Seconds a draft may wait for its turn before it is answered 503 (with Retry-After)."""
+
     def __post_init__(self) -> None:
         coerce_fields(self)  # a TOML string for cors_origins becomes a one-origin tuple
         for name in ("cache_max_age", "reload_interval", "compute_threads"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.draft_concurrency < 1 or self.draft_queue < 0 or not self.draft_timeout > 0:
+            raise SettingsError(
+                "draft_concurrency must be at least 1, draft_queue at least 0, and"
+                " draft_timeout more than 0"
+            )
         for name in ("max_body_bytes", "max_write_body_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -91,19 +103,34 @@ def _section(data: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
     return section
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a config file; errors (:class:`ConfigError`) name the file and the key."""
-    path = Path(path)
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML; every way it cannot be read is one line naming the file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("config file not found", source=str(path)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", source=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason})", source=str(path)) from None
+        raise ConfigError(
+            f"bytes that are not UTF-8 at offset {exc.start} ({exc.reason}); save it as UTF-8",
+            source=str(path),
+            line=raw.count(b"\n", 0, exc.start) + 1,
+        ) from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"malformed TOML: {exc}", source=str(path)) from None
+    except RecursionError:
+        raise ConfigError("malformed TOML: nested too deeply", source=str(path)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; errors (:class:`ConfigError`) name the file and the key."""
+    path = Path(path)
+    data = _read_toml(path)
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise ConfigError(

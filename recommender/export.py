@@ -32,12 +32,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
-from recommender.errors import InputError, PathError, SettingsError
+from recommender import safejson
+from recommender.errors import ExportTargetError, InputError, PathError, SettingsError
 
 if TYPE_CHECKING:
     from recommender.engine import Engine
 
 FORMATS = ("json", "hugo", "jekyll")
+
 MAX_NAME = 200  # bytes; file systems allow 255, and the ".json" suffix and temp names need room
 
 
@@ -76,8 +78,27 @@ def safe_name(article_id: str) -> str:
     return name
 
 
+def check_inside(out: Path, paths: Iterable[Path]) -> None:
+    """Refuse to export when a path the export writes, or a folder on the way to it, is a
+    symbolic link that leads out of ``out``: the export would write, and prune stale files,
+    in a folder it was never given. Links that stay inside ``out`` are fine."""
+    real_out = os.path.realpath(out)
+    for path in paths:
+        relative = path.relative_to(out)
+        for depth in range(1, len(relative.parts) + 1):
+            step = out.joinpath(*relative.parts[:depth])
+            if not step.is_symlink():
+                continue
+            target = os.path.realpath(step)
+            if target != real_out and not target.startswith(real_out + os.sep):
+                raise ExportTargetError(
+                    f"{step} is a symbolic link to {target}, outside {out}: the export"
+                    " writes and deletes files only inside --out; remove the link"
+                )
+
+
 def _dump(payload: Any) -> bytes:
-    return (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (safejson.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:
@@ -172,6 +193,8 @@ def export(
     out = Path(out)
     writer = _Writer()
     per_article = {"json": out / "related", "hugo": out / "data" / "related"}.get(format)
+    combined_file = {"json": out / "related.json", "jekyll": out / "_data" / "related.json"}
+    check_inside(out, [p for p in (per_article, combined_file.get(format)) if p is not None])
     combined: dict[str, list[dict[str, Any]]] = {}
     names: dict[str, str] = {}
     for article_id, results in engine.related_many(None, k, batch_size=batch_size, **options):

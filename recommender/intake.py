@@ -63,8 +63,12 @@ class Intake:
         ]
 
 
-def _markdown_dir(root: Path) -> Iterator[Article | InputError]:
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in loaders.MARKDOWN_SUFFIXES)
+def _markdown_dir(root: Path, follow_symlinks: bool) -> Iterator[Article | InputError]:
+    try:  # links out of the folder are refused unless asked for (loaders.files_under)
+        files = loaders.markdown_files(root, follow_symlinks=follow_symlinks)
+    except InputError as exc:
+        yield exc
+        return
     for path in files:
         rel_id = path.relative_to(root).with_suffix("").as_posix()
         if rel_id == "_index" or rel_id.endswith("/_index"):
@@ -110,7 +114,7 @@ def _items(raw: str | Path, options: ReadOptions, skips: Skips) -> Iterator[Arti
         yield exc
         return
     if fmt == "markdown" and path.is_dir():
-        yield from _markdown_dir(path)
+        yield from _markdown_dir(path, options.follow_symlinks)
     elif fmt == "jsonl" and path.is_file():
         yield from _jsonl(path)
     elif fmt == "csv" and path.is_file():
@@ -137,7 +141,7 @@ def gather(
         raise InputError("no input files given")
     read = read or ReadOptions()
     if len(paths) == 1 and read.format is None and (site := detect(paths[0])) is not None:
-        found = read_site(site, now)
+        found = read_site(site, now, follow_symlinks=read.follow_symlinks)
         if not found.articles and not found.rejected:
             raise InputError(
                 f"no published posts found in this {site.generator} site", source=str(site.root)

@@ -14,6 +14,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,11 +22,18 @@ from typing import Any
 
 import yaml
 
+from recommender import safejson
 from recommender._toml import tomllib
 from recommender.articles import Article, article_from_mapping
 from recommender.errors import InputError
+from recommender.safeyaml import load_yaml
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+# A Markdown article is text a person wrote: far below these. Past them it is a mistake or an
+# attack, refused before it is parsed (see recommender/safeyaml.py for the YAML budget).
+MAX_MARKDOWN_BYTES = 8 << 20
+MAX_FRONT_MATTER_BYTES = 256 << 10
+MAX_CSV_CELL = 16 << 20
 _JEKYLL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 
 
@@ -57,7 +65,7 @@ def read_jsonl(path: Path) -> Iterator[Located]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = safejson.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"malformed JSON: {exc.msg} (column {exc.colno})", source=str(path), line=number
@@ -68,7 +76,7 @@ def read_jsonl(path: Path) -> Iterator[Located]:
 def read_json(path: Path) -> Iterator[Located]:
     """A JSON array of article objects (line numbers are not known: items are numbered)."""
     try:
-        data = json.loads(_decode(path))
+        data = safejson.loads(_decode(path))
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg}", source=str(path), line=exc.lineno) from None
     if isinstance(data, dict):
@@ -80,8 +88,67 @@ def read_json(path: Path) -> Iterator[Located]:
         yield article_from_mapping(item, source=where), where, None
 
 
+def _csv_header(cells: list[str], source: str) -> list[str]:
+    """The header row, stripped; a column named twice (ignoring case) is an error."""
+    header = [name.strip() for name in cells]
+    first: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        key = name.lower()
+        if name and key in first:
+            raise InputError(
+                f"column named twice in the header (columns {first[key]} and {number});"
+                " rename or drop one",
+                source=source,
+                line=1,
+                field=header[first[key] - 1],
+            )
+        first.setdefault(key, number)
+    for name in ("id", "title"):
+        if name not in header:
+            raise InputError("missing column in the header row", source=source, line=1, field=name)
+    return header
+
+
+def _csv_row(header: list[str], cells: list[str], source: str, line: int) -> dict[str, Any]:
+    """One data row as a record; a row with more or fewer cells than the header is an error."""
+    if len(cells) != len(header):
+        missing = f" (no cell for '{header[len(cells)]}')" if len(cells) < len(header) else ""
+        raise InputError(
+            f"row has {len(cells)} cells, the header has {len(header)}{missing}",
+            source=source,
+            line=line,
+            field=header[len(cells)] if len(cells) < len(header) else None,
+        )
+    record: dict[str, Any] = {}
+    for name, value in zip(header, cells, strict=True):
+        if not name:
+            if value.strip():
+                raise InputError("a cell under a column with no name", source=source, line=line)
+            continue
+        record[name] = value if value != "" else None
+    return record
+
+
+def _csv_error(exc: csv.Error, text: str, header: list[str], source: str, line: int) -> InputError:
+    """A csv.Error as an error naming the row where the broken record starts and its column."""
+    lines = text.splitlines()
+    first_line = lines[line - 1] if line <= len(lines) else ""
+    delimiter = "\t" if source.lower().endswith(".tsv") else ","
+    try:
+        cells = next(csv.reader([first_line], delimiter=delimiter), [])
+    except csv.Error:
+        cells = []
+    column = header[len(cells) - 1] if header and 0 < len(cells) <= len(header) else None
+    reason = str(exc)
+    if "unexpected end of data" in reason:
+        reason = "a quoted cell is never closed (an unmatched '\"'); every later row would be lost"
+    return InputError(f"malformed CSV: {reason}", source=source, line=line, field=column)
+
+
 def read_csv(path: Path) -> Iterator[Located]:
-    """A CSV file with a header row; ``tags`` is a ``;``- or ``,``-separated cell."""
+    """A CSV file (``.tsv``: tab-separated) with a header row; ``tags`` is a ``;``- or
+    ``,``-separated cell. Every row must have as many cells as the header; a quote left open,
+    a column named twice or a short row is an error naming file, row and column."""
     for item, line in csv_items(path):
         if isinstance(item, InputError):
             raise item
@@ -92,35 +159,34 @@ def csv_items(path: Path) -> Iterator[tuple[Article | InputError, int]]:
     """Each data row as an article or as the error that rejects it (reading goes on past a bad
     row; a bad header or malformed CSV ends the file)."""
     text = _decode(path)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        return
-    header = [name.strip() for name in reader.fieldnames]
-    reader.fieldnames = header
-    for name in ("id", "title"):
-        if name not in header:
-            yield InputError("missing column in the header row", source=str(path), line=1,
-                             field=name), 1  # fmt: skip
-            return
+    source = str(path)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    # The csv module's default cell limit (128 KiB) is below a long article's body.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_CELL))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] = []
+    start = 1
     try:
-        for row in reader:
-            line = reader.line_num
-            if None in row:
-                message = (
-                    f"row has {len(header) + len(row[None])} cells, the header has {len(header)}"
-                )
-                yield InputError(message, source=str(path), line=line), line
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not header:
+                if not cells:
+                    continue
+                try:
+                    header = _csv_header(cells, source)
+                except InputError as exc:
+                    yield exc, line
+                    return
                 continue
-            if not any((value or "").strip() for value in row.values()):
+            if not cells or not any(cell.strip() for cell in cells):
                 continue
-            record = {k: (v if v != "" else None) for k, v in row.items()}
             try:
-                yield article_from_mapping(record, source=str(path), line=line), line
+                record = _csv_row(header, cells, source, line)
+                yield article_from_mapping(record, source=source, line=line), line
             except InputError as exc:
                 yield exc, line
     except csv.Error as exc:
-        line = reader.line_num
-        yield InputError(f"malformed CSV: {exc}", source=str(path), line=line), line
+        yield _csv_error(exc, text, header, source, start), start
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
@@ -138,7 +204,12 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, int]:
     else:
         raise ValueError(f"front matter opened with '{fence}' on line 1 is never closed")
     block = "".join(lines[1:end])
-    meta = yaml.safe_load(block) or {} if fence == "---" else tomllib.loads(block)
+    if len(block.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        raise ValueError(f"front matter is larger than {MAX_FRONT_MATTER_BYTES >> 10} KiB")
+    try:
+        meta = load_yaml(block) or {} if fence == "---" else tomllib.loads(block)
+    except RecursionError:  # tomllib parses nested arrays recursively
+        raise ValueError("front matter is nested too deeply") from None
     if not isinstance(meta, dict):
         raise ValueError("front matter is not a mapping of fields")
     return meta, "".join(lines[end + 1 :]), end + 2
@@ -198,13 +269,84 @@ def _canonical_keys(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_markdown_dir(root: Path) -> Iterator[Located]:
+def _outside(path: Path, real_root: str) -> str | None:
+    """Where a symbolic link at ``path`` leads when that is outside ``real_root``, else None."""
+    target = os.path.realpath(path)
+    return None if target == real_root or target.startswith(real_root + os.sep) else target
+
+
+def _link_error(path: Path, target: str, root: Path) -> InputError:
+    return InputError(
+        f"a symbolic link to {target}, outside {root}: not read"
+        " (--follow-symlinks reads links that leave the folder)",
+        source=str(path),
+    )
+
+
+def refuse_link_out(path: Path, root: Path) -> None:
+    """Raise the error :func:`files_under` gives when ``path``, a file or folder named under
+    ``root``, really lies outside it because a symbolic link on the way leads out (a path
+    that is itself written outside ``root``, such as a configured ``../posts``, is not a link
+    and passes)."""
+    named = os.path.normpath(os.path.abspath(path))
+    top = os.path.normpath(os.path.abspath(root))
+    if named != top and not named.startswith(top.rstrip(os.sep) + os.sep):
+        return
+    target = _outside(path, os.path.realpath(root))
+    if target is not None:
+        raise _link_error(path, target, root)
+
+
+def markdown_files(root: Path, *, follow_symlinks: bool = False) -> list[Path]:
+    """Every Markdown file under ``root``, sorted (see :func:`files_under`)."""
+    return files_under(root, MARKDOWN_SUFFIXES, follow_symlinks=follow_symlinks)
+
+
+def files_under(
+    root: Path,
+    suffixes: tuple[str, ...],
+    *,
+    follow_symlinks: bool = False,
+    within: Path | None = None,
+) -> list[Path]:
+    """Every file under ``root`` whose suffix is one of ``suffixes``, sorted.
+
+    Symbolic links are not followed out of ``root`` (or out of ``within``, a folder above it,
+    such as a site's root above its content folder): a link to a file or folder outside it is
+    an error naming the link, unless ``follow_symlinks`` (then linked folders are walked too).
+    Links that stay inside are read where they point (linked folders are not walked twice)."""
+    boundary = root if within is None else within
+    if within is not None and not follow_symlinks:
+        refuse_link_out(root, within)
+    real_root = os.path.realpath(boundary)
+    found: list[Path] = []
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
+        folder = Path(dirpath)
+        if follow_symlinks:  # a link back up the tree would loop forever
+            real = os.path.realpath(folder)
+            if real in seen:
+                dirnames.clear()
+                continue
+            seen.add(real)
+        for name in dirnames + filenames:
+            path = folder / name
+            if not path.is_symlink() or follow_symlinks:
+                continue
+            target = _outside(path, real_root)
+            if target is not None and (name in dirnames or path.suffix.lower() in suffixes):
+                raise _link_error(path, target, boundary)
+        found.extend(folder / n for n in filenames if (folder / n).suffix.lower() in suffixes)
+    return sorted(found)
+
+
+def read_markdown_dir(root: Path, *, follow_symlinks: bool = False) -> Iterator[Located]:
     """Every ``.md`` file under ``root``; id = path relative to root without extension.
 
-    Drafts (``draft: true``) are skipped, as Hugo and Jekyll skip them when publishing.
+    Drafts (``draft: true``) are skipped, as Hugo and Jekyll skip them when publishing. Links
+    out of ``root`` are refused unless ``follow_symlinks`` (see :func:`markdown_files`).
     """
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in MARKDOWN_SUFFIXES)
-    for path in files:
+    for path in markdown_files(root, follow_symlinks=follow_symlinks):
         rel_id = path.relative_to(root).with_suffix("").as_posix()
         if rel_id.endswith("/_index") or rel_id == "_index":
             continue  # Hugo section list pages, not articles
@@ -212,6 +354,12 @@ def read_markdown_dir(root: Path) -> Iterator[Located]:
 
 
 def read_markdown_file(path: Path, rel_id: str | None = None) -> Iterator[Located]:
+    size = path.stat().st_size
+    if size > MAX_MARKDOWN_BYTES:
+        raise InputError(
+            f"file is {size} bytes; a Markdown article may have at most {MAX_MARKDOWN_BYTES}",
+            source=str(path),
+        )
     text = _decode(path)
     try:
         meta, body, _ = split_front_matter(text)
@@ -236,15 +384,19 @@ def load_articles(
     format: str | None = None,
     include_pages: bool = False,
     timeout: float = 20.0,
+    follow_symlinks: bool = False,
 ) -> list[Article]:
     """Read and validate every input; duplicate ids and empty input are errors.
 
     Inputs are files, folders or URLs in any format of :mod:`recommender.sources` (JSONL, JSON,
     CSV, Markdown, WordPress WXR, RSS/Atom, HTML pages, sitemaps), detected from their content
     unless ``format`` names one. What was skipped on purpose (drafts, tag pages ...) is counted
-    by :func:`recommender.sources.read_inputs`, which this wraps.
+    by :func:`recommender.sources.read_inputs`, which this wraps. A folder's symbolic links
+    that lead out of it are refused unless ``follow_symlinks``.
     """
     from recommender.sources import ReadOptions, read_inputs
 
-    options = ReadOptions(format=format, include_pages=include_pages, timeout=timeout)
+    options = ReadOptions(
+        format=format, include_pages=include_pages, timeout=timeout, follow_symlinks=follow_symlinks
+    )
     return read_inputs(paths, options).articles

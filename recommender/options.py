@@ -39,13 +39,6 @@ def _truth(text: str) -> bool:
     raise ValueError(f"expected true or false, got {text!r}")
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError("expected a finite number")
-    return value
-
-
 def split_list(values: Iterable[str]) -> tuple[str, ...]:
     """``["a,b", " c"]`` -> ``("a", "b", "c")``: repeated and comma-separated values alike."""
     return tuple(p.strip() for v in values for p in v.split(",") if p.strip())
@@ -92,7 +85,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "float": _check_float,
     "list": _check_strings,
 }
-_PARSERS: dict[str, Callable[[str], Any]] = {"bool": _truth, "int": int, "float": _finite}
+_PARSERS: dict[str, Callable[[str], Any]] = {"bool": _truth, "int": int, "float": float}
 _SCHEMAS: dict[str, dict[str, Any]] = {
     "bool": {"type": "boolean"},
     "int": {"type": "integer"},
@@ -132,9 +125,10 @@ class Option:
     def from_query(self, values: list[str]) -> Any:
         """The value of ``?name=...`` (given ``values``, one per occurrence), typed."""
         try:
-            return self._parse(values)
+            parsed = self._parse(values)
         except ValueError as exc:
             raise SettingsError(f"parameter {self.name!r}: {exc}") from None
+        return self.coerce(parsed)  # the checks (and words) of config files and the CLI
 
     def _parse(self, values: list[str]) -> Any:
         if self.nullable and values[-1].strip().lower() in NULLS:

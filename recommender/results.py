@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recommender.articles import Article
+from recommender.urls import safe_href
 
 COMPONENTS = ("similarity", "lexical", "recency", "category", "tags")
 """The named score components, in the order explanations list them."""
@@ -25,6 +26,8 @@ class Why:
     contributions: Mapping[str, float]
     cosine: float
     lexical: float
+    relatedness: float = 0.0
+    """What the relatedness floor read: weighted mean of cosine and lexical (see settings)."""
     shared_terms: tuple[str, ...] = ()
     shared_tags: tuple[str, ...] = ()
     same_category: bool = False
@@ -42,6 +45,7 @@ class Why:
             "contributions": dict(self.contributions),
             "cosine": self.cosine,
             "lexical": self.lexical,
+            "relatedness": self.relatedness,
             "shared_terms": list(self.shared_terms),
             "shared_tags": list(self.shared_tags),
             "same_category": self.same_category,
@@ -101,7 +105,7 @@ class Recommendation:
         return {
             "id": a.id,
             "title": a.title,
-            "url": a.url,
+            "url": safe_href(a.url),  # indexes built before the URL rule too
             "published_at": a.published_at.isoformat() if a.published_at else None,
             "category": a.category,
             "tags": list(a.tags),

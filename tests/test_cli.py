@@ -78,7 +78,9 @@ def test_build_summary_and_cache(tmp_path: Path, index: Path) -> None:
 
 
 def test_related_json_shape(index: Path) -> None:
-    result = runner.invoke(app, ["related", "vote-1", "--index", str(index), "-k", "2", "--json"])
+    floor_off = ["--set", "min_relatedness=-1"]  # the fake encoder's scores are not calibrated
+    args = ["related", "vote-1", "--index", str(index), "-k", "2", "--json", *floor_off]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["id"] == "vote-1"

@@ -37,6 +37,14 @@ def test_summit_read_more(demo_index: Path) -> None:
 
 def test_every_article_gets_k_explained_results(demo_index: Path) -> None:
     engine = Engine.load(demo_index)
+    floor = engine.settings.min_relatedness
+    lengths = []
+    for aid, results in engine.related_many(k=5):  # the floor on: no link below it, ever
+        assert len(results) <= 5 and aid not in {r.id for r in results}
+        assert all(r.why.relatedness >= floor and r.why.fallback is None for r in results)
+        lengths.append(len(results))
+    assert 0 < sum(n == 0 for n in lengths) < len(lengths) / 2  # some boxes stay empty
+    engine = Engine.load(demo_index, min_relatedness=-1.0)  # floor off: k for every article
     same_section = total = 0
     for aid, results in engine.related_many(k=5):
         assert len(results) == 5 and aid not in {r.id for r in results}

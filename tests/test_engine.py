@@ -12,6 +12,7 @@ import pytest
 from recommender.articles import Article, InputError
 from recommender.engine import Engine, UnknownArticleError
 from recommender.storage.versions import FORMAT_VERSION, IndexFormatError, versions_dir
+from recommender.text import TEXT_RECIPE_VERSION
 
 from .conftest import FakeEncoder, make_article
 
@@ -23,8 +24,8 @@ def built(tmp_path: Path, small_corpus: list[Article], fake_encoder: FakeEncoder
     return index
 
 
-def load(index: Path) -> Engine:
-    return Engine.load(index, encoder=FakeEncoder())
+def load(index: Path, **settings: object) -> Engine:
+    return Engine.load(index, encoder=FakeEncoder(), **settings)
 
 
 def test_round_trip(built: Path, small_corpus: list[Article]) -> None:
@@ -47,13 +48,23 @@ def test_round_trip(built: Path, small_corpus: list[Article]) -> None:
         "lists-floor.npy",
         "lists.json",
     }
-    assert manifest["text_recipe_version"] == 1 and manifest["article_count"] == 7
+    assert manifest["text_recipe_version"] == TEXT_RECIPE_VERSION and manifest["article_count"] == 7
 
 
 def test_related_topics_k_and_never_self(built: Path) -> None:
     engine = load(built)
     results = engine.related("vote-1", k=2)
     assert [r.id for r in results] == ["vote-2", "vote-3"]
+    # the relatedness floor (on by default) shortens the list: nothing shown is below it; the
+    # fake encoder is not calibrated (hash collisions), so a higher floor shows the topic cut
+    floored = engine.related("vote-1", k=6)
+    assert 2 <= len(floored) < 6
+    assert all(r.why.relatedness >= engine.settings.min_relatedness for r in floored)
+    assert [r.id for r in engine.related("vote-1", k=6, min_relatedness=0.3)] == [
+        "vote-2",
+        "vote-3",
+    ]
+    engine = load(built, min_relatedness=-1.0)  # floor off: the k guarantee is unconditional
     for aid in ("vote-1", "ball-1", "space-2"):
         for k in (1, 3, 6):
             results = engine.related(aid, k=k)
@@ -91,6 +102,7 @@ def test_exclude_and_options(built: Path) -> None:
         weight_lexical=0.0,
         weight_tags=0.0,
         half_life_days=10,
+        min_relatedness=-1.0,
     )
     # pure recency against the source date (2025-01-01): nearest dates first
     assert [r.id for r in rec][:3] == ["ball-1", "vote-2", "ball-2"]
@@ -228,7 +240,7 @@ def test_k_guarantee_with_many_excludes(tmp_path: Path) -> None:
     ]
     index = tmp_path / "big"
     Engine.build(articles, index, encoder=FakeEncoder())
-    engine = Engine.load(index, encoder=FakeEncoder(), candidate_pool=5)
+    engine = Engine.load(index, encoder=FakeEncoder(), candidate_pool=5, min_relatedness=-1.0)
     # exclude the 250 nearest neighbours: the pool must grow to still return k
     near = [r.id for r in engine.related("a0", k=250)]
     results = engine.related("a0", k=10, exclude=near)

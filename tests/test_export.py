@@ -14,6 +14,7 @@ from recommender.articles import Article
 from recommender.cli import app as cli_app
 from recommender.engine import Engine
 from recommender.export import export, safe_name, visible
+from recommender.ranking import RankingSettings
 
 from .conftest import FakeEncoder, make_article
 
@@ -67,7 +68,12 @@ def corpus(changed_title: str = "Election debate", drop: str | None = None) -> l
 
 
 def build(path: Path, **kw: object) -> Engine:
-    Engine.build(corpus(**kw), path, encoder=FakeEncoder())  # type: ignore[arg-type]
+    Engine.build(  # export plumbing: the floor off, so lists hold k (floor: test_engine)
+        corpus(**kw),  # type: ignore[arg-type]
+        path,
+        encoder=FakeEncoder(),
+        settings=RankingSettings(min_relatedness=-1),
+    )
     return Engine.load(path)
 
 

@@ -22,6 +22,7 @@ from recommender.feedback.events import (
     validate_event,
 )
 from recommender.feedback.serving import RateLimiter
+from recommender.ranking import RankingSettings
 from recommender.server import create_app
 
 from .conftest import FakeEncoder
@@ -45,7 +46,10 @@ CLICK = {
 @pytest.fixture
 def index(tmp_path: Path, small_corpus: list) -> Path:
     path = tmp_path / "indexes" / "news"
-    Engine.build(small_corpus, path, encoder=FakeEncoder())
+    # serving plumbing over a fake encoder: the relatedness floor off, so lists hold k
+    Engine.build(
+        small_corpus, path, encoder=FakeEncoder(), settings=RankingSettings(min_relatedness=-1)
+    )
     return path
 
 

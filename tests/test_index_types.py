@@ -192,7 +192,8 @@ def test_tombstones_k_guarantee_and_compaction(tmp_path: Path, kind: str) -> Non
     data = manifest(index)["index"]
     assert (data["rows"], data["slots"], data["dead"]) == (260, 301, 41)
     assert (index / TOMBSTONES_FILE).exists()
-    engine = Engine.load(index, encoder=FakeEncoder(), candidate_pool=5)
+    # the floor off: this checks tombstones against the k guarantee (a50 now shares no words)
+    engine = Engine.load(index, encoder=FakeEncoder(), candidate_pool=5, min_relatedness=-1.0)
     assert isinstance(engine.index, SlottedIndex) and len(engine) == 260
     assert engine.article("a50").body == "completely rewritten words here"
     for aid in ("a40", "a50", "a299"):
@@ -210,7 +211,7 @@ def test_tombstones_k_guarantee_and_compaction(tmp_path: Path, kind: str) -> Non
     data = manifest(index)["index"]
     assert (data["rows"], data["slots"], data["dead"]) == (240, 240, 0)
     assert not (index / TOMBSTONES_FILE).exists()
-    engine = Engine.load(index, encoder=FakeEncoder())
+    engine = Engine.load(index, encoder=FakeEncoder(), min_relatedness=-1.0)
     assert len(engine.related("a41", k=500)) == 239
 
 

@@ -46,7 +46,7 @@ def test_query_strings_become_typed_values() -> None:
     [
         ({"bogus": ["1"]}, "unknown parameter 'bogus'"),
         ({"half_life_days": ["abc"]}, "parameter 'half_life_days': could not convert"),
-        ({"half_life_days": ["inf"]}, "parameter 'half_life_days': expected a finite number"),
+        ({"half_life_days": ["inf"]}, "half_life_days must be a finite number"),
         ({"candidate_pool": ["1.5"]}, "parameter 'candidate_pool': invalid literal"),
         ({"dedupe": ["maybe"]}, "parameter 'dedupe': expected true or false, got 'maybe'"),
         ({"recency_reference": ["later"]}, "expected one of source, now, got 'later'"),

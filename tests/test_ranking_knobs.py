@@ -44,7 +44,12 @@ def unit(angle_deg: float) -> list[float]:
 ANGLES = {"src": 0, "a": 10, "b": 20, "c": 30, "d": 40, "e": 50, "f": 60}
 COS = {k: float(np.cos(np.radians(v))) for k, v in ANGLES.items()}
 PLAIN = dict(
-    weight_lexical=0.0, weight_recency=0.0, weight_category=0.0, weight_tags=0.0, dedupe=False
+    weight_lexical=0.0,
+    weight_recency=0.0,
+    weight_category=0.0,
+    weight_tags=0.0,
+    dedupe=False,
+    min_relatedness=-1.0,
 )
 
 
@@ -199,7 +204,7 @@ def spread(**per_id: dict[str, object]) -> list[Article]:
 
 def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
     # cosine with src: c 0.99996 (the source's copy), a 0.766, b 0.760 (a's copy), e 0.5,
-    # d 0.259, f 0.087; no other pair reaches 0.92
+    # d 0.259, f 0.087; no other pair reaches 0.92 (e-f: 0.906, set apart by the threshold)
     table = {
         "src": unit(0),
         "a": unit(40),
@@ -210,7 +215,7 @@ def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
         "f": unit(-85),
     }
     arts = spread(a={"published_at": "2025-02-02"}, b={"published_at": "2025-02-03"})
-    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
+    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True, "dedupe_threshold": 0.92})
     results = engine.related("src", k=3)
     assert ids(results) == ["b", "e", "d"]  # c dropped (source's copy); a and b: newest b kept
     assert results[0].why.collapsed == ("a",)
@@ -218,11 +223,16 @@ def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
         a={"published_at": "2025-02-02", "metadata": {"canonical": True}},
         b={"published_at": "2025-02-03"},
     )
-    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
+    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True, "dedupe_threshold": 0.92})
     assert ids(engine.related("src", k=1)) == ["a"]
     # equal normalized titles are copies whatever the vectors say
     arts = [*spread()[:-1], make_article("f", "UPDATE 1-a", published_at="2025-12-05")]
-    engine = build(tmp_path, arts, {**table, "UPDATE": unit(60)}, **{**PLAIN, "dedupe": True})
+    engine = build(
+        tmp_path,
+        arts,
+        {**table, "UPDATE": unit(60)},
+        **{**PLAIN, "dedupe": True, "dedupe_threshold": 0.92},
+    )
     assert "f" not in ids(engine.related("a", k=6))  # f's title is a's: a's own copy
     assert "a" not in ids(engine.related("f", k=6))
 
@@ -275,7 +285,7 @@ def test_fallback_fills_and_says_so(tmp_path: Path) -> None:
         f={"published_at": "2018-01-01", "category": "world"},
     )
     engine = build(tmp_path, arts, **PLAIN)
-    results = engine.related("src", k=5, max_age_days=7)
+    results = engine.related("src", k=5, max_age_days=7, fallback=("same_category", "recent"))
     # a passes the window; then recent same-category: c (2021), b (2020), f (2018); then d.
     assert ids(results) == ["a", "c", "b", "f", "d"]
     assert results[0].why.fallback is None
@@ -285,7 +295,7 @@ def test_fallback_fills_and_says_so(tmp_path: Path) -> None:
         "same_category",
         "recent",
     ]
-    assert ids(engine.related("src", k=5, max_age_days=7, fallback=())) == ["a"]
+    assert ids(engine.related("src", k=5, max_age_days=7)) == ["a"]  # no fallback by default
 
 
 def test_editorial_rules_from_config(tmp_path: Path) -> None:

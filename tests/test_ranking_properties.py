@@ -1,5 +1,8 @@
-"""Property-based: over random corpora and filter combinations, the k guarantee holds and no
-result is the source, excluded, blocked, of a blocked category, of another language, or a copy."""
+"""Property-based: over random corpora, filter combinations and relatedness floors, the k
+guarantee holds (k results if at least k eligible articles clear the floor; with the fallback
+asked for, k if at least k pass the hard filters), no result below the floor unless marked as
+fallback, and no result is the source, excluded, blocked, of a blocked category, of another
+language, or a copy."""
 
 from __future__ import annotations
 
@@ -118,6 +121,7 @@ def test_k_guarantee_and_safety(corpus, opts, k, data) -> None:  # type: ignore[
     blocked_cat = set(data.draw(st.sampled_from([set(), {"science"}])))
     fallback = data.draw(st.booleans())
     dedupe = data.draw(st.booleans())
+    floor = data.draw(st.sampled_from([-1.0, 0.0, 0.2, 0.4]))
     rules = EditorialRules(block=frozenset(blocked), block_categories=frozenset(blocked_cat))
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "idx"
@@ -131,22 +135,38 @@ def test_k_guarantee_and_safety(corpus, opts, k, data) -> None:  # type: ignore[
             exclude=exclude,
             now=NOW,
             dedupe=dedupe,
+            min_relatedness=floor,
             fallback=("same_category", "recent") if fallback else (),
             **opts,
         )
         engine.close()
     got = [r.id for r in results]
     by_id = {a.id: a for a in articles}
+    s = engine.settings
+    # Titles are unique words ("t7"), so no two articles share a term: lexical cosine is 0 and
+    # relatedness is w_s * cosine / (w_s + w_l), computed here independently of the engine.
+    share = s.weight_similarity / (s.weight_similarity + s.weight_lexical)
+
+    def clears(aid: str) -> bool:
+        return share * float(vectors[aid] @ vectors[src.id]) >= floor
+
+    for r in results:
+        if r.why.fallback is None:
+            assert clears(r.id), (r.id, r.why.relatedness, floor)
+            assert abs(r.why.relatedness - share * float(vectors[r.id] @ vectors[src.id])) < 1e-4
     assert len(got) == len(set(got)) <= k
     for rid in got:
         hard, _ = eligible(by_id[rid], src, opts, exclude | blocked, blocked_cat)
         assert hard, (rid, "violates a hard filter, a block or an exclude")
-    soft_ok = [a.id for a in articles if eligible(a, src, opts, exclude | blocked, blocked_cat)[1]]
+    soft_ok = [
+        a.id
+        for a in articles
+        if eligible(a, src, opts, exclude | blocked, blocked_cat)[1] and clears(a.id)
+    ]
     hard_ok = [a.id for a in articles if eligible(a, src, opts, exclude | blocked, blocked_cat)[0]]
     if not fallback:
         assert set(got) <= set(soft_ok)
     if dedupe:
-        s = engine.settings
         for i, a in enumerate(got):
             for b in [*got[i + 1 :], src.id]:
                 cos = float(vectors[a] @ vectors[b])

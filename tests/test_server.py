@@ -86,7 +86,11 @@ def corpus(extra: tuple[Article, ...] = ()) -> list[Article]:
 @pytest.fixture
 def index(tmp_path: Path) -> Path:
     path = tmp_path / "indexes" / "news"
-    Engine.build(corpus(), path, encoder=FakeEncoder())
+    # HTTP plumbing over a fake encoder: the relatedness floor is off here (tested in
+    # test_engine/test_ranking*), so list lengths follow k alone
+    Engine.build(
+        corpus(), path, encoder=FakeEncoder(), settings=RankingSettings(min_relatedness=-1)
+    )
     return path
 
 

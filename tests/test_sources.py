@@ -403,11 +403,12 @@ def test_every_source_builds_one_index_and_answers_stay_clean(
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", " JavaScript:x", "data:text/html,x"])
-def test_unsafe_url_scheme_is_an_input_error(tmp_path: Path, url: str) -> None:
+def test_unsafe_url_is_never_a_link(tmp_path: Path, url: str) -> None:
+    """One rule for every input (recommender/urls.py, issue 12 item 2): kept inert, not a link."""
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"id": "a", "title": "A", "url": url}) + "\n")
-    with pytest.raises(InputError, match=rf"{path}:1: field 'url': scheme"):
-        load_articles([path])
+    (article,) = load_articles([path])
+    assert article.url is None and article.metadata["url_unsafe"] == url.strip()
     path.write_text(json.dumps({"id": "a", "title": "A", "url": "/world/a"}) + "\n")
     assert load_articles([path])[0].url == "/world/a"
 

@@ -8,8 +8,6 @@ faiss, the engine, sentence-transformers) happen inside functions so ``--help`` 
 from __future__ import annotations
 
 import functools
-import json
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from recommender.terminal import printable
 
 if TYPE_CHECKING:
     from recommender.config import Config
@@ -166,25 +166,23 @@ def load_engine(index: Path | None, **kwargs: Any) -> Engine:
 
 
 # ---------------------------------------------------------------------- printing
-# C0 and C1 controls, DEL, and the bidirectional overrides that can disguise text on a terminal.
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
-_CONTROLS_AROUND = re.compile(r"\s*[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+\s*")
-
-
 def shown(text: object) -> str:
-    """Text from articles or paths as a table shows it: control characters (newlines, escape
-    sequences) become a space and rich markup is escaped, so the text prints as it is."""
-    return escape(_CONTROLS.sub(" ", str(text)))
+    """Text from articles or paths as a table shows it: escape sequences, control and bidi
+    characters removed (:func:`recommender.terminal.printable`) and rich markup escaped, so
+    the text prints as it is and cannot steer the terminal."""
+    return escape(printable(text))
 
 
 def one_line(text: str) -> str:
     """An error message on one line, whatever control characters it holds."""
-    return _CONTROLS_AROUND.sub(" ", text).strip()
+    return " ".join(printable(text).split())
 
 
 def write_json(data: Any, *, indent: int | None = None, ensure_ascii: bool = True) -> None:
     """``--json`` output: one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + "\n")
+    from recommender import safejson  # never NaN or Infinity
+
+    sys.stdout.write(safejson.dumps(data, indent=indent, ensure_ascii=ensure_ascii) + "\n")
 
 
 def print_build_summary(report: BuildReport, *, to: Console) -> None:

@@ -90,12 +90,13 @@ def related(
 
 def _draft(title: str | None, body: str | None, file: Path | None) -> dict[str, Any]:
     """The draft of ``query``: the ``--file`` article, then ``--title`` and ``--body``."""
+    from recommender import safejson
     from recommender.errors import InputError
 
     data: dict[str, Any] = {}
     if file is not None:
         try:
-            loaded = json.loads(file.read_text(encoding="utf-8"))
+            loaded = safejson.loads(file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"cannot read a JSON article: {exc}", source=str(file)) from None
         if not isinstance(loaded, dict):

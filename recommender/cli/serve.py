@@ -20,6 +20,26 @@ from recommender.cli.common import (
 SERVE_EXTRA = "the HTTP server needs the 'serve' extra: pip install 'recommender[serve]'"
 
 
+def check_listen(host: str, port: int) -> None:
+    """A port out of range, an unknown host or an address in use is one line, not a
+    traceback from deep inside the server (checked by binding once; the server binds again)."""
+    import socket
+
+    from recommender.errors import SettingsError
+
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"--port must be between 1 and 65535, got {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SettingsError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
 @friendly_errors
 def serve(
     index: Path | None = IndexOpt,
@@ -40,6 +60,7 @@ def serve(
     ),
 ) -> None:
     """Answer read-more requests over HTTP (and serve the widget); reloads rebuilt indexes."""
+    check_listen(host, port)  # before the index and the model are loaded
     try:
         import uvicorn
 

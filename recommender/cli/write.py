@@ -40,6 +40,11 @@ FormatOpt = typer.Option(
     "-f",
     help="Read every input as: jsonl, json, csv, markdown, wxr, feed, html or sitemap.",
 )
+FollowOpt = typer.Option(
+    False,
+    "--follow-symlinks",
+    help="Read symbolic links in input folders that lead out of the folder (refused otherwise).",
+)
 PagesOpt = typer.Option(
     False, "--include-pages", help="WordPress export: index published pages too, not only posts."
 )
@@ -69,7 +74,7 @@ def ray_encoder(address: str | None, model: str | None, workers: int | None) -> 
 def read_inputs(
     inputs: list[str],
     index: Path | None,
-    options: tuple[str | None, bool],
+    options: tuple[str | None, bool, bool],
     skip_invalid: bool = False,
 ) -> tuple[Intake, tuple[Article, ...], Path]:
     """Every input read with one contract (a site root as its generator reads it): the intake,
@@ -77,7 +82,7 @@ def read_inputs(
     from recommender.sitebuild import gather_for_build
     from recommender.sources import ReadOptions
 
-    read = ReadOptions(format=options[0], include_pages=options[1])
+    read = ReadOptions(format=options[0], include_pages=options[1], follow_symlinks=options[2])
     intake, articles, index = gather_for_build(inputs, index, skip_invalid=skip_invalid, read=read)
     for line in intake.skipped_summary():
         err.print(f"Skipped {shown(line)}", highlight=False, soft_wrap=True)
@@ -140,6 +145,7 @@ def build(
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Build from the valid inputs and list the rejected ones."
     ),
+    follow_symlinks: bool = FollowOpt,
 ) -> None:
     """Read articles, embed them, and write an index (atomically replacing the old one).
 
@@ -153,7 +159,7 @@ def build(
     from recommender.storage.index import DEFAULT_EXACT_MAX
 
     intake, articles, index = read_inputs(
-        inputs, index, (input_format, include_pages), skip_invalid=skip_invalid
+        inputs, index, (input_format, include_pages, follow_symlinks), skip_invalid=skip_invalid
     )
     report = Engine.build(
         articles,
@@ -186,6 +192,7 @@ def upsert(
     as_json: bool = JsonOpt,
     ray: str | None = RayOpt,
     ray_workers: int | None = RayWorkersOpt,
+    follow_symlinks: bool = FollowOpt,
 ) -> None:
     """Add new articles and replace changed ones (same id) in an existing index.
 
@@ -194,7 +201,7 @@ def upsert(
     """
     from recommender.engine import Engine
 
-    _, articles, index = read_inputs(inputs, index, (input_format, include_pages))
+    _, articles, index = read_inputs(inputs, index, (input_format, include_pages, follow_symlinks))
     encoder = None
     if ray is not None:
         from recommender.storage import versions

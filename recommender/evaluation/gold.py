@@ -18,6 +18,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 
+from recommender import safejson
 from recommender.errors import InputError
 
 CSV_COLUMNS = ("id", "related_id")
@@ -103,7 +104,7 @@ def _parse_jsonl(text: str, source: str) -> list[GoldEntry]:
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
+            record = safejson.loads(raw)
         except json.JSONDecodeError as exc:
             raise InputError(
                 f"malformed JSON: {exc.msg} (column {exc.colno})", source=source, line=number

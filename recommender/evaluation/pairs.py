@@ -72,7 +72,9 @@ class PairScores:
 def engine_pair_scores(engine: Engine, ids: Sequence[str], **options: Any) -> PairScores:
     """Each id's ``related`` list over all the others (k = n - 1), with ``options`` passed to
     ``related`` unchanged: any ranking setting the engine knows, now or later, can be evaluated.
+    The relatedness floor is off unless ``options`` set it: every pair needs a score.
     """
+    options = {"min_relatedness": -1.0, **options}
     position = {aid: i for i, aid in enumerate(ids)}
     n = len(ids)
     scores = np.full((n, n), np.nan)

@@ -15,12 +15,14 @@ import numpy as np
 from recommender import precomputed
 from recommender.articles import Article
 from recommender.encoder import EmbeddingCache, Encoder, embed_texts
-from recommender.errors import InputError, ModelMismatchError
+from recommender.errors import IndexFormatError, InputError, ModelMismatchError
+from recommender.ids import check_id
 from recommender.storage import versions as persistence
 from recommender.storage.index import VectorIndex
 from recommender.storage.lexical import LexicalModel
 from recommender.storage.manifest import Manifest
 from recommender.storage.store import STORE_FILE, Store
+from recommender.text import TEXT_RECIPE_VERSION
 
 
 @dataclass(frozen=True)
@@ -107,10 +109,31 @@ def _write_lists(
         engine.close()
 
 
+def check_model(index_path: Path, model_name: str, encoder: Encoder | None) -> None:
+    """Refuse vectors from another model than the one an index was built with."""
+    if encoder is not None and encoder.name != model_name:
+        raise ModelMismatchError(
+            f"{index_path} was built with model {model_name!r}, not {encoder.name!r}: vectors"
+            " of two models cannot be compared; use the index's own model (the default when"
+            f" none is given) or rebuild with --model {encoder.name}"
+        )
+
+
+def check_recipe(index_path: Path, recipe: int | None) -> None:
+    """Refuse to add vectors of this text recipe to an index of another (rebuild instead)."""
+    if recipe != TEXT_RECIPE_VERSION:
+        raise IndexFormatError(
+            f"{index_path} was built with text recipe {recipe}, this version embeds with"
+            f" recipe {TEXT_RECIPE_VERSION}: rebuild it (recommender build)"
+        )
+
+
 def check_unique(articles: Sequence[Article]) -> None:
-    """One article per id in a write (the loaders name the file and line of a repeat)."""
+    """One article per id in a write (the loaders name the file and line of a repeat), each id
+    within the id contract (articles made in Python never passed a loader)."""
     seen: set[str] = set()
     for article in articles:
+        check_id(article.id)
         if article.id in seen:
             raise InputError(f"duplicate id {article.id!r}", field="id")
         seen.add(article.id)

@@ -27,11 +27,13 @@ import numpy as np
 from recommender import precomputed
 from recommender.articles import Article
 from recommender.encoder import Encoder, LazyEncoder
-from recommender.errors import InputError, ModelMismatchError, SettingsError, UnknownArticleError
+from recommender.errors import InputError, SettingsError, UnknownArticleError
 from recommender.indexing.plan import plan_upsert
 from recommender.indexing.reports import BuildReport, Counts, UpdateReport
 from recommender.indexing.version import (
     VersionContent,
+    check_model,
+    check_recipe,
     check_unique,
     embed,
     timer,
@@ -44,7 +46,7 @@ from recommender.storage.index import AUTO, DEFAULT_EXACT_MAX, choose_index_type
 from recommender.storage.lexical import LEXICAL_VERSION, LexicalModel
 from recommender.storage.manifest import Manifest
 from recommender.storage.store import STORE_FILE, write_store, write_store_update
-from recommender.text import TEXT_RECIPE_VERSION, article_text, text_hash
+from recommender.text import TEXT_RECIPE_VERSION, article_text, lexical_text, text_hash
 
 if TYPE_CHECKING:
     from recommender.engine import Engine
@@ -84,7 +86,7 @@ def build(  # noqa: PLR0913  (Engine.build's documented options, passed through)
             vectors, embedded = embed(encoder, texts, cache, index_path)
         dimension = int(vectors.shape[1])
         with timer(timings, "lexical_s"):
-            lexical = LexicalModel.fit(texts, background_texts)
+            lexical = LexicalModel.fit([lexical_text(a) for a in articles], background_texts)
         with timer(timings, "index_s"):
             index = index_class(kind).build(vectors, **params)
         fields = {
@@ -135,15 +137,12 @@ def upsert(
     check_unique(articles)
     timings: dict[str, float] = {}
     with (
-        persistence.writer_lock(index_path, lock_wait),
+        persistence.writer_lock(index_path, lock_wait, existing=True),
         _current(index_path, timings, loaded) as current,
     ):
         model_name = current.manifest.model_name
-        if encoder is not None and encoder.name != model_name:
-            raise ModelMismatchError(
-                f"{index_path} was built with model {model_name!r}, not {encoder.name!r}:"
-                " upsert with the same model, or rebuild"
-            )
+        check_model(index_path, model_name, encoder)
+        check_recipe(index_path, current.manifest.text_recipe_version)
         store = current.store
         texts = [article_text(a) for a in articles]
         hashes = [text_hash(t) for t in texts]
@@ -187,7 +186,7 @@ def upsert(
             drop_rows=[r for r in replaced if r is not None],
             added=_Added(
                 articles=[articles[i] for i in plan.written],
-                texts=[texts[i] for i in plan.written],
+                texts=[lexical_text(articles[i]) for i in plan.written],
                 hashes=[hashes[i] for i in plan.written],
                 vectors=vectors,
             ),
@@ -211,7 +210,7 @@ def remove(
         raise InputError("no ids to remove")
     timings: dict[str, float] = {}
     with (
-        persistence.writer_lock(index_path, lock_wait),
+        persistence.writer_lock(index_path, lock_wait, existing=True),
         _current(index_path, timings, loaded) as current,
     ):
         rows = [current.store.row_of(i) for i in ids]
@@ -248,7 +247,10 @@ def reindex(
     started = time.perf_counter()
     requested, index_params, exact_max = index_choice
     timings: dict[str, float] = {}
-    with persistence.writer_lock(index_path, lock_wait), _current(index_path, timings) as current:
+    with (
+        persistence.writer_lock(index_path, lock_wait, existing=True),
+        _current(index_path, timings) as current,
+    ):
         count = len(current.store)
         kind = choose_index_type(requested, count, exact_max)
         params = index_class(kind).resolve_params(index_params)
@@ -303,7 +305,8 @@ def _current(
 
 @dataclass(frozen=True)
 class _Added:
-    """Articles an update appends, with their texts, hashes and vectors (same order)."""
+    """Articles an update appends, with their whole texts (for the lexical statistics), text
+    hashes and vectors (same order)."""
 
     articles: Sequence[Article]
     texts: Sequence[str]
@@ -375,7 +378,7 @@ def _refit(current: Engine, keep: np.ndarray, added_texts: Sequence[str]) -> Lex
             return refitted
     stored = current.store.titles_and_bodies()
     texts = [
-        article_text(Article(id="-", title=stored[r][0], body=stored[r][1])) for r in keep.tolist()
+        lexical_text(Article(id="-", title=stored[r][0], body=stored[r][1])) for r in keep.tolist()
     ]
     background = current.lexical.background if current.lexical is not None else ()
     return LexicalModel.fit([*texts, *added_texts], background)

@@ -9,6 +9,8 @@ published within ``dedupe_window_days`` of each other.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from recommender.ranking.settings import SECONDS_PER_DAY, RankingSettings
 
@@ -46,3 +48,22 @@ def copy_matrix(
     title_code = np.array([codes[t] if t else -1 - i for i, t in enumerate(titles)])
     same_title = title_code[:, None] == title_code[None, :]
     return copy_rule(sims, same_title, stamps[:, None] - stamps[None, :], s)
+
+
+def copy_groups(copies: np.ndarray, skip: np.ndarray) -> list[list[int]]:
+    """Stories among ranked candidates: the connected components of the copy graph (a copy of a
+    copy is the same story), candidates in ``skip`` (copies of the source) left out; groups in
+    the order of their best-ranked member, members in rank order.
+
+    Components, not "join the first earlier group": with a, b, c where b copies a and c, c
+    copies b but not a, joining the first group puts c alone and shows it beside b's group.
+    """
+    keep = np.flatnonzero(~np.asarray(skip, dtype=bool))
+    if len(keep) == 0:
+        return []
+    sub = np.asarray(copies, dtype=bool)[np.ix_(keep, keep)]
+    _, labels = connected_components(sp.csr_matrix(sub), directed=False)
+    groups: dict[int, list[int]] = {}
+    for position, label in zip(keep.tolist(), labels.tolist(), strict=True):
+        groups.setdefault(label, []).append(position)
+    return list(groups.values())

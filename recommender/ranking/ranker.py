@@ -21,8 +21,8 @@ import numpy as np
 
 from recommender.articles import Article
 from recommender.errors import SettingsError
-from recommender.ranking import RankingSettings
-from recommender.ranking.dedupe import copy_matrix, is_copy
+from recommender.ranking import RankingSettings, floor
+from recommender.ranking.dedupe import copy_groups, copy_matrix, is_copy
 from recommender.ranking.filters import FilterSource, hard_mask, soft_mask
 from recommender.ranking.rules import EditorialRules
 from recommender.ranking.signals import (
@@ -30,6 +30,7 @@ from recommender.ranking.signals import (
     combine,
     mmr_order,
     recency_scores,
+    relatedness,
     tag_scores,
 )
 from recommender.ranking.sources import Ranked, Source, draft_source, indexed_source
@@ -53,6 +54,7 @@ class _Scored:
     same_category: np.ndarray
     shared_tags: list[list[str]]
     age_reference: str
+    relatedness: np.ndarray
     mmr_penalties: dict[int, float] = field(default_factory=dict)
 
 
@@ -123,6 +125,10 @@ class Ranker:
             lexical = self.lexical.similarity(source.lexical, rows)
         else:
             lexical = np.zeros(len(rows))
+        has_lexical = self.lexical is not None and source.lexical is not None
+        related = relatedness(
+            cosine, lexical if has_lexical else None, s.weight_similarity, s.weight_lexical
+        )
         total, parts = combine(
             {
                 "similarity": cosine,
@@ -149,6 +155,7 @@ class Ranker:
             same_category,
             shared,
             "source" if symmetric else "now",
+            related,
         )
 
     def _why(self, sc: _Scored, i: int, source: Source, **acted: Any) -> Why:
@@ -161,6 +168,7 @@ class Ranker:
             contributions={name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
             cosine=round(float(sc.cosine[i]), 6),
             lexical=round(float(sc.lexical[i]), 6),
+            relatedness=round(float(sc.relatedness[i]), 6),
             shared_terms=tuple(terms),
             shared_tags=tuple(sc.shared_tags[i]),
             same_category=bool(sc.same_category[i]),
@@ -287,16 +295,27 @@ class Ranker:
             sc = self._score(rows.astype(np.int64), cosine.astype(np.float64), source, s, now)
             chosen = self._select(sc, source, want, s)
             # Re-ranking lifts candidates from deep in the pool and collapsing removes some, so
-            # the pool must hold well more than k survivors; grow it until it does or is all.
+            # the pool must hold well more than k survivors; grow it until it does or is all,
+            # or until nothing outside it can clear the relatedness floor.
             if exhaustive or (len(chosen) >= want and len(rows) >= min(eligible, 2 * want)):
                 return sc, chosen
+            if len(chosen) < want and floor.unreachable(
+                s, found, scores, n, self._lexical_of(source)
+            ):
+                return sc, chosen
             pool = min(n, pool * 4)
+
+    def _lexical_of(self, source: Source) -> tuple[LexicalModel, Any] | None:
+        if self.lexical is None or source.lexical is None:
+            return None
+        return self.lexical, source.lexical
 
     def _select(
         self, sc: _Scored, source: Source, want: int, s: RankingSettings
     ) -> list[tuple[int, list[int]]]:
         """Best-first positions after duplicate collapse and MMR, with collapsed copies."""
         order = np.lexsort((sc.rows, -sc.total))
+        order = order[sc.relatedness[order] >= s.min_relatedness]  # the relatedness floor
         if not s.dedupe and s.mmr_lambda >= 1.0:
             return [(int(p), []) for p in order[:want]]
         cols = self.columns
@@ -307,28 +326,11 @@ class Ranker:
             vecs = self.index.vectors(sc.rows[cand])
             titles = [cols.norm_titles[r] for r in sc.rows[cand]]
             stamps = cols.timestamps[sc.rows[cand]]
-            groups: list[list[int]] = []  # indices into cand
             if s.dedupe:
                 copy_of_source = is_copy(
                     (source.vector, source.norm_title, source.timestamp), vecs, titles, stamps, s
                 )
-                copies = copy_matrix(vecs, titles, stamps, s)
-                # Most candidates copy no earlier one: only those that do need the lookup.
-                has_earlier = np.asarray(np.tril(copies, -1).any(axis=1), dtype=bool)
-                group_of = np.full(len(cand), -1)
-                for i in range(len(cand)):
-                    if copy_of_source[i]:
-                        continue
-                    earlier = np.zeros(0, dtype=np.int64)
-                    if has_earlier[i]:
-                        earlier = np.flatnonzero(copies[i, :i] & (group_of[:i] >= 0))
-                    if len(earlier):
-                        group = int(group_of[earlier].min())
-                        groups[group].append(i)
-                    else:
-                        group = len(groups)
-                        groups.append([i])
-                    group_of[i] = group
+                groups = copy_groups(copy_matrix(vecs, titles, stamps, s), copy_of_source)
             else:
                 groups = [[i] for i in range(len(cand))]
             reps: list[tuple[int, list[int]]] = []

@@ -8,10 +8,48 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from recommender.errors import SettingsError
-from recommender.options import check_names, coerce_fields, field_options
+from recommender.options import check_names, coerce_fields, field_options, query_schemas
 
 SECONDS_PER_DAY = 86_400.0
 RecencyReference = Literal["source", "now"]
+
+# (lowest, highest, whether the lowest itself is excluded) of every numeric setting; None when
+# open. The same check runs for the config file, the CLI and the HTTP query string, because all
+# three build a RankingSettings. Upper bounds keep sums of weighted components finite (a weight
+# of 1e308 made scores infinite) and requests bounded in memory (candidate_pool).
+RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "weight_*": (0.0, 1e6, False),
+    "half_life_days": (0.0, 1e6, True),
+    "max_age_days": (0.0, None, False),
+    "min_shared_tags": (0, None, False),
+    "dedupe_threshold": (0.0, 1.0, False),
+    "dedupe_window_threshold": (0.0, 1.0, False),
+    "dedupe_window_days": (0.0, None, False),
+    "mmr_lambda": (0.0, 1.0, False),
+    "min_relatedness": (-1.0, 1.0, False),
+    "candidate_pool": (1, 100_000, False),
+}
+
+
+def _check_range(
+    name: str, value: float | None, low: float | None, high: float | None, open_low: bool
+) -> None:
+    """:class:`SettingsError` naming the setting and its range when ``value`` is outside."""
+    if value is None:
+        return
+    below = low is not None and (value <= low if open_low else value < low)
+    above = high is not None and value > high
+    if not (below or above):
+        return
+    if open_low and low == 0:
+        wanted = "positive"
+    elif open_low:
+        wanted = f"more than {low:g}"
+    else:
+        wanted = f"at least {low:g}" if low is not None else ""
+    if high is not None:
+        wanted = f"between {low:g} and {high:g}" if not open_low else f"{wanted}, at most {high:g}"
+    raise SettingsError(f"{name} must be {wanted}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -60,40 +98,40 @@ class RankingSettings:
 
     # -- duplicates and diversity
     dedupe: bool = True
-    dedupe_threshold: float = 0.92
+    dedupe_threshold: float = 0.90
     """Dense cosine at or above which two articles are one story (reposts, copies)."""
     dedupe_window_threshold: float = 0.80
     """A lower cosine that also makes two articles one story when published close together
-    (wire copies and updates of the same news cycle; follow-ups weeks later stay apart)."""
-    dedupe_window_days: float = 2.0
+    (wire copies and updates of the same news cycle; follow-ups and replies that quote the
+    story, days later, stay apart). Thresholds and window chosen on labelled pairs
+    (benchmarks/copies.py)."""
+    dedupe_window_days: float = 1.0
     mmr_lambda: float = 1.0
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 
-    # -- fallback and candidates
-    fallback: tuple[str, ...] = ("same_category", "recent")
-    """Fill order when filters leave fewer than k: recent in the source's category, then recent."""
+    # -- relatedness floor, fallback and candidates
+    min_relatedness: float = 0.175
+    """The floor: a candidate whose relatedness (the content evidence: weighted mean of dense
+    cosine and lexical cosine, ``why.relatedness``) is below it is not shown, so a list may
+    be shorter than k, or empty. Calibrated on Lee50's human ratings and the demo gold set
+    (README, "The relatedness floor"); -1 turns it off."""
+    fallback: tuple[str, ...] = ()
+    """Fill order when filters or the floor leave fewer than k, only if the site asks for it
+    (e.g. ``["same_category", "recent"]``: recent in the source's category, then recent); the
+    filled results are marked ``why.fallback`` and need not clear the floor."""
     candidate_pool: int = 100
     """Nearest neighbours fetched before re-ranking (grown automatically when filters bite)."""
 
     def __post_init__(self) -> None:
-        coerce_fields(self)  # config files, query strings and JSON are untyped
-        if self.half_life_days <= 0:
-            raise SettingsError("half_life_days must be positive")
+        coerce_fields(self)  # config files, query strings and JSON are untyped; finite numbers
+        for f in dataclasses.fields(self):
+            bounds = RANGES.get("weight_*" if f.name.startswith("weight_") else f.name)
+            if bounds is not None:
+                _check_range(f.name, getattr(self, f.name), *bounds)
         if self.recency_reference not in ("source", "now"):
             raise SettingsError("recency_reference must be 'source' or 'now'")
-        if self.candidate_pool < 1:
-            raise SettingsError("candidate_pool must be at least 1")
-        for f in dataclasses.fields(self):
-            if f.name.startswith("weight_") and getattr(self, f.name) < 0:
-                raise SettingsError(f"{f.name} must not be negative")
-        if not 0.0 <= self.mmr_lambda <= 1.0:
-            raise SettingsError("mmr_lambda must be between 0 and 1")
-        if self.max_age_days is not None and self.max_age_days < 0:
-            raise SettingsError("max_age_days must not be negative")
         if self.only_older and self.only_newer:
             raise SettingsError("only_older and only_newer exclude each other")
-        if self.min_shared_tags < 0:
-            raise SettingsError("min_shared_tags must not be negative")
         unknown = set(self.fallback) - {"same_category", "recent"}
         if unknown:
             raise SettingsError(f"unknown fallback(s) {sorted(unknown)}: use same_category, recent")
@@ -114,3 +152,19 @@ class RankingSettings:
         if strict:
             check_names(cls, data)
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def query_schemas_with_ranges() -> dict[str, dict[str, Any]]:
+    """The OpenAPI schema of every setting as a query parameter, with its range (RANGES) and
+    the allowed fallback names: the document promises what the checks enforce."""
+    schemas = query_schemas(RankingSettings)
+    for name, schema in schemas.items():
+        bounds = RANGES.get("weight_*" if name.startswith("weight_") else name)
+        if bounds is not None:
+            low, high, open_low = bounds
+            if low is not None:
+                schema["exclusiveMinimum" if open_low else "minimum"] = low
+            if high is not None:
+                schema["maximum"] = high
+    schemas["fallback"]["items"] = {"type": "string", "enum": ["same_category", "recent"]}
+    return schemas

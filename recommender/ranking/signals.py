@@ -72,6 +72,17 @@ def tag_scores(
     return scores, shared_lists
 
 
+def relatedness(
+    cosine: np.ndarray, lexical: np.ndarray | None, w_similarity: float, w_lexical: float
+) -> np.ndarray:
+    """The content evidence the relatedness floor reads: (w_s * cosine + w_l * lexical) /
+    (w_s + w_l), in [-1, 1]; the dense cosine alone without lexical evidence or weight."""
+    if lexical is None or w_lexical <= 0 or w_similarity + w_lexical <= 0:
+        return np.asarray(cosine, dtype=np.float64)
+    total = w_similarity + w_lexical
+    return (w_similarity * np.asarray(cosine) + w_lexical * np.asarray(lexical)) / total
+
+
 def combine(
     components: Mapping[str, np.ndarray], weights: Mapping[str, float]
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:

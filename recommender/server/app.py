@@ -19,8 +19,15 @@ from recommender.fastpath import PrecomputedFastPath
 from recommender.feedback.serving import Feedback
 from recommender.feedback.serving import install as install_feedback
 from recommender.feedback.settings import EventSettings
+from recommender.gate import Gate
 from recommender.metrics import AccessLog, Metrics, MetricsMiddleware, metrics_route
-from recommender.server.httputil import BodyLimit, allow_origins, etag
+from recommender.server.httputil import (
+    BodyLimit,
+    NoSniff,
+    allow_origins,
+    etag,
+    install_error_handlers,
+)
 from recommender.server.publish import add_publish_routes, write_token
 from recommender.server.reload import EngineHolder
 from recommender.server.routes import router
@@ -63,6 +70,9 @@ def create_app(
     widget = resources.files("recommender").joinpath("static/widget.js").read_bytes()
     app.state.widget = widget
     app.state.widget_etag = etag("widget", hashlib.sha256(widget).hexdigest())
+    app.state.draft_gate = Gate(
+        settings.draft_concurrency, settings.draft_queue, settings.draft_timeout
+    )
     metrics = app.state.metrics = Metrics(holder)
     app.add_middleware(  # innermost: CORS and metrics wrap it as they wrap the routes
         PrecomputedFastPath,
@@ -74,6 +84,8 @@ def create_app(
     app.add_middleware(
         BodyLimit, limit=settings.max_body_bytes, write_limit=settings.max_write_body_bytes
     )
+    app.add_middleware(NoSniff)
+    install_error_handlers(app)
     allow_origins(app, settings.cors_origins)
     access_log = AccessLog(settings.access_log) if settings.access_log else None
     app.add_middleware(MetricsMiddleware, metrics=metrics, access_log=access_log)  # outermost

@@ -4,12 +4,85 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from recommender import safejson
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: one line saying what is wrong."""
+
+    detail: str
+
+
+_WHY = {
+    401: "Missing or wrong bearer token (writes).",
+    403: "Writes are disabled on this server (no write token configured).",
+    404: "No such article in this index.",
+    409: "Another writer holds the index (retry after Retry-After seconds).",
+    413: "Request body too large.",
+    422: "A parameter, option or field is wrong (the detail names it).",
+    503: "Busy (draft queries: retry after Retry-After seconds) or no model for drafts.",
+}
+
+
+def ERRORS(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route's error answers (all :class:`ErrorBody`)."""
+    return {code: {"model": ErrorBody, "description": _WHY[code]} for code in codes}
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[^\s/'\"():,]+/)*([^\s/'\"():,]+)")
+
+
+def public_text(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (``/srv/x/indexes/.news.versions/
+    v1`` -> ``v1``): what a public endpoint may say about the server's files."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1), text)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Validation errors as one line in :class:`ErrorBody`, like every other error answer
+    (FastAPI's default is a list of objects, which the OpenAPI document would then have to
+    describe apart from the others)."""
+
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        parts = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body"))
+            parts.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
+
+
+class NoSniff:
+    """ASGI middleware: ``X-Content-Type-Options: nosniff`` on every answer, so a browser never
+    reads a JSON answer (which holds users' text) as HTML or script."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_header)
 
 
 def etag(*parts: Any) -> str:
@@ -35,7 +108,7 @@ def not_modified(request: Request, headers: Mapping[str, str]) -> Response | Non
 
 def json_response(payload: Any, headers: Mapping[str, str]) -> Response:
     """Compact UTF-8 JSON (not ASCII-escaped) with ``headers``."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = safejson.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(body, media_type="application/json", headers=dict(headers))
 
 

@@ -42,6 +42,7 @@ from recommender.errors import (
     RecommenderError,
     UnknownArticleError,
 )
+from recommender.server.httputil import ERRORS
 
 if TYPE_CHECKING:
     from recommender.server.reload import EngineHolder
@@ -212,7 +213,13 @@ def add_publish_routes(
     if publisher.enabled:
         threading.Thread(target=publisher.warm_up, name="recommender-warm-up", daemon=True).start()
 
-    @app.put("/articles/{article_id:path}", summary="Add or replace one article (bearer token)")
+    writes = ERRORS(401, 403, 404, 409, 413, 422, 503)
+
+    @app.put(
+        "/articles/{article_id:path}",
+        summary="Add or replace one article (bearer token)",
+        responses=writes,
+    )
     async def put_article(
         request: Request, article_id: str, k: int = Query(5, ge=1, le=K_MAX)
     ) -> Response:
@@ -225,7 +232,9 @@ def add_publish_routes(
             raise HTTPException(422, str(exc)) from None
         return await _run(publisher.upsert, [article], k)
 
-    @app.post("/articles", summary="Add or replace a batch of articles (bearer token)")
+    @app.post(
+        "/articles", summary="Add or replace a batch of articles (bearer token)", responses=writes
+    )
     async def post_articles(request: Request, k: int = Query(5, ge=1, le=K_MAX)) -> Response:
         publisher.authorize(request.headers.get("authorization"))
         data = await _json_body(request)
@@ -240,7 +249,9 @@ def add_publish_routes(
             raise HTTPException(422, str(exc)) from None
         return await _run(publisher.upsert, articles, k)
 
-    @app.delete("/articles/{article_id:path}", summary="Remove one article (bearer token)")
+    @app.delete(
+        "/articles/{article_id:path}", summary="Remove one article (bearer token)", responses=writes
+    )
     async def delete_article(request: Request, article_id: str) -> Response:
         publisher.authorize(request.headers.get("authorization"))
         return await _run(publisher.remove, article_id)

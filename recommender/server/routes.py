@@ -14,13 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from recommender import precomputed
 from recommender.engine import Engine
 from recommender.errors import ModelNotFoundError, RecommenderError, UnknownArticleError
-from recommender.options import parse_query, query_schemas, split_list
+from recommender.gate import Gate, GateBusy
+from recommender.options import parse_query, split_list
 from recommender.ranking import RankingSettings
-from recommender.server.httputil import etag, json_response, not_modified
+from recommender.ranking.settings import query_schemas_with_ranges
+from recommender.server.httputil import ERRORS, etag, json_response, not_modified, public_text
 from recommender.server.reload import EngineHolder
 
 K_MAX = 50
@@ -42,9 +45,32 @@ OPTION_PARAMETERS = [
         "schema": schema,
         "description": "Ranking option (see RankingSettings); overrides the index's setting.",
     }
-    for name, schema in query_schemas(RankingSettings).items()
+    for name, schema in query_schemas_with_ranges().items()
 ]
 """The ranking options in the OpenAPI document (the routes read them from the raw query)."""
+
+DRAFT_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["title"],
+                "properties": {
+                    "title": {"type": "string", "pattern": "\\S"},
+                    "body": {"type": "string"},
+                    "category": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "published_at": {"type": "string", "format": "date"},
+                    "language": {"type": "string"},
+                },
+                "description": "An article object (the article contract of the README).",
+            },
+            "example": DRAFT_EXAMPLE,
+        }
+    },
+}
+"""The draft's schema in the OpenAPI document: an article object, title required."""
 
 router = APIRouter()
 
@@ -80,6 +106,7 @@ def _clock_part(engine: Engine, parsed: Mapping[str, Any]) -> str | None:
     "/related/{article_id:path}",
     summary="Read-more list of an indexed article",
     openapi_extra={"parameters": OPTION_PARAMETERS},
+    responses=ERRORS(404, 422),
 )
 def related(
     request: Request,
@@ -128,9 +155,10 @@ def related(
 @router.post(
     "/related",
     summary="Read-more list of a draft article (not in the index)",
-    openapi_extra={"parameters": OPTION_PARAMETERS},
+    openapi_extra={"parameters": OPTION_PARAMETERS, "requestBody": DRAFT_BODY},
+    responses=ERRORS(413, 422, 503),
 )
-def related_draft(
+async def related_draft(
     request: Request,
     article: dict[str, Any] = Body(
         ..., examples=[DRAFT_EXAMPLE], description="An article object: title required."
@@ -138,12 +166,27 @@ def related_draft(
     k: int = Query(5, ge=1, le=K_MAX),
     exclude: list[str] = Query([]),
 ) -> Response:
+    """Drafts embed text (tens of ms of CPU each): they pass the app's draft gate, waiting as
+    coroutines (no worker thread held), so read-more requests keep their threads and latency.
+    No room in the gate: 503 with Retry-After."""
     holder = _holder(request)
     engine = holder.get().engine
     parsed = parse_options(request, engine)
-    try:
+    gate: Gate = request.app.state.draft_gate
+
+    def answer() -> list[Any]:
         with holder.query_lock:
-            results = engine.query(article, k=k, exclude=list(split_list(exclude)), **parsed)
+            return engine.query(article, k=k, exclude=list(split_list(exclude)), **parsed)
+
+    try:
+        async with gate.slot():
+            results = await run_in_threadpool(answer)
+    except GateBusy as busy:
+        raise HTTPException(
+            503,
+            f"too many draft queries at once ({busy}); retry after {busy.retry_after} s",
+            headers={"Retry-After": str(busy.retry_after)},
+        ) from None
     except ModelNotFoundError as exc:
         raise HTTPException(503, f"draft queries need the index's model: {exc}") from None
     except RecommenderError as exc:  # InputError included: names the field at fault
@@ -153,7 +196,7 @@ def related_draft(
     )
 
 
-@router.get("/articles/{article_id:path}", summary="One indexed article")
+@router.get("/articles/{article_id:path}", summary="One indexed article", responses=ERRORS(404))
 def article(request: Request, article_id: str) -> Response:
     served = _holder(request).get()
     try:
@@ -166,19 +209,23 @@ def article(request: Request, article_id: str) -> Response:
     return json_response(found.to_dict(), headers)
 
 
-@router.get("/health", summary="Index version and article count")
+@router.get("/health", summary="Index version, article count, reload state")
+@router.head("/health", summary="Health, headers only", operation_id="health_head")
 def health(request: Request) -> Response:
+    """``status`` is ``ok``, or ``reload_failed`` when the index changed on disk but the new
+    version could not be loaded (the previous one is still served; ``reload_error`` says why).
+    No file system path is shown: the answer is public."""
     holder = _holder(request)
     engine = holder.get().engine
     return json_response(
         {
-            "status": "ok",
+            "status": "reload_failed" if holder.last_error else "ok",
             "version_id": engine.manifest.version_id,
             "article_count": len(engine),
-            "model": engine.manifest.model_name,
+            "model": public_text(engine.manifest.model_name),
             "built_at": engine.manifest.built_at,
             "reloads": holder.reloads,
-            "reload_error": holder.last_error,
+            "reload_error": public_text(holder.last_error) if holder.last_error else None,
             "worker_pid": os.getpid(),
         },
         {"Cache-Control": "no-store"},

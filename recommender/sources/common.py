@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
 from recommender._version import __version__
 from recommender.articles import Article
@@ -114,19 +113,12 @@ def refuse_entities(head: bytes, name: str) -> None:
         )
 
 
-SAFE_SCHEMES = ("http", "https", "")
-
-
 def safe_url(url: str | None) -> str | None:
-    """``url`` if it is http(s) or relative; None for ``javascript:``, ``data:`` and the like."""
-    if not url:
-        return None
-    url = url.strip()
-    try:
-        scheme = urlsplit(url).scheme.lower()
-    except ValueError:
-        return None
-    return url if scheme in SAFE_SCHEMES and not url.lower().startswith("//javascript") else None
+    """``url`` if it is http(s) or site-relative; None for ``javascript:``, ``data:`` and the
+    like: the one rule of :func:`recommender.urls.safe_href`."""
+    from recommender.urls import safe_href
+
+    return safe_href(url.strip()) if url else None
 
 
 _SHORTCODE = re.compile(

@@ -39,6 +39,8 @@ class ReadOptions:
     format: str | None = None
     include_pages: bool = False
     timeout: float = 20.0
+    follow_symlinks: bool = False
+    """Read symbolic links in input folders that lead out of the folder (refused otherwise)."""
 
     def __post_init__(self) -> None:
         if self.format is not None:
@@ -131,7 +133,9 @@ def _read_local(path: Path, fmt: str, options: ReadOptions, skips: Skips) -> Ite
         raise InputError(f"a folder cannot be read as {fmt}", source=str(path))
     if fmt == "markdown":
         yield from (
-            loaders.read_markdown_dir(path) if path.is_dir() else loaders.read_markdown_file(path)
+            loaders.read_markdown_dir(path, follow_symlinks=options.follow_symlinks)
+            if path.is_dir()
+            else loaders.read_markdown_file(path)
         )
     elif fmt in ("jsonl", "json", "csv"):
         reader = {"jsonl": loaders.read_jsonl, "json": loaders.read_json, "csv": loaders.read_csv}
@@ -139,7 +143,7 @@ def _read_local(path: Path, fmt: str, options: ReadOptions, skips: Skips) -> Ite
     elif fmt == "html" and path.is_dir():
         from recommender.sources.html import read_html_dir
 
-        yield from read_html_dir(path, skips)
+        yield from read_html_dir(path, skips, follow_symlinks=options.follow_symlinks)
     else:
         yield from _read_fetched(Input(str(path), path=path), fmt, options, skips)
 

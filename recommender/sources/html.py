@@ -249,9 +249,12 @@ def read_html_file(source: Input, skips: Skips) -> Iterator[Located]:
     )
 
 
-def read_html_dir(root: Path, skips: Skips) -> Iterator[Located]:
-    """Every ``.html`` page under ``root`` (a built site), in path order."""
-    pages = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".html", ".htm"))
+def read_html_dir(root: Path, skips: Skips, *, follow_symlinks: bool = False) -> Iterator[Located]:
+    """Every ``.html`` page under ``root`` (a built site), in path order; links out of
+    ``root`` are refused unless ``follow_symlinks`` (:func:`recommender.loaders.files_under`)."""
+    from recommender.loaders import files_under
+
+    pages = files_under(root, (".html", ".htm"), follow_symlinks=follow_symlinks)
     for page in pages:
         rel = page.relative_to(root).as_posix()
         yield from read_page(

@@ -27,8 +27,9 @@
  * ul.rec-widget__list > li.rec-widget__item > a.rec-widget__link + span.rec-widget__meta >
  * time.rec-widget__date + span.rec-widget__section
  *
- * Safety: every field is set with textContent / setAttribute, never parsed as HTML; links are
- * kept only when they resolve to http(s). On any error the box stays empty and nothing throws.
+ * Safety: every field is set with textContent / setAttribute, never parsed as HTML; a URL
+ * becomes a link only if it is http(s) or site-relative (the rule of recommender/urls.py),
+ * else the title is plain text. On any error the box stays empty and nothing throws.
  */
 (function () {
   "use strict";
@@ -53,10 +54,35 @@
     return value !== null && value !== "false" && value !== "0";
   }
 
+  // The rule of recommender/urls.py (safe_href): an http(s) URL with a host, or a relative
+  // reference that stays on the site. Anything a browser would have to repair first (tabs or
+  // newlines inside "java\tscript:", control, bidi or invisible characters, a backslash, a
+  // protocol-relative "//host") is refused rather than repaired.
+  var REFUSED;
+  try {
+    REFUSED = new RegExp("[\\p{Cc}\\p{Cf}\\p{Cs}\\p{Co}\\p{Cn}\\p{Zl}\\p{Zp}\\\\]", "u");
+  } catch (e) { // browsers without Unicode property escapes: the usual suspects by range
+    REFUSED = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\\]/;
+  }
+
   function safeHref(value) {
-    if (typeof value !== "string" || !value) return null;
+    if (typeof value !== "string") return null;
+    var text = value.replace(/^ +| +$/g, "");
+    if (!text || text.length > 8192 || REFUSED.test(text)) return null;
+    var scheme = /^([A-Za-z][A-Za-z0-9+.\-]*):/.exec(text);
+    if (scheme) {
+      var name = scheme[1].toLowerCase();
+      var rest = text.slice(scheme[0].length);
+      if ((name !== "http" && name !== "https") || rest.slice(0, 2) !== "//" ||
+          !/^[^\/?# ]/.test(rest.slice(2))) return null;
+    } else {
+      var first = text.split(/[\/?#]/)[0];
+      if (text.slice(0, 2) === "//" || first.indexOf("&") !== -1 || first.indexOf(":") !== -1) {
+        return null;
+      }
+    }
     try {
-      var url = new URL(value, document.baseURI);
+      var url = new URL(text, document.baseURI);
       return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
     } catch (e) {
       return null;
@@ -261,7 +287,7 @@
     } catch (e) { /* never break the page */ }
   }
 
-  window.recommenderWidget = { scan: scan, flush: flush };
+  window.recommenderWidget = { scan: scan, flush: flush, safeHref: safeHref };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { scan(); });
   } else {

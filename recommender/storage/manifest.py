@@ -7,12 +7,14 @@ wrong shape is an :class:`~recommender.errors.IndexFormatError` naming the field
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from recommender.errors import IndexFormatError
 
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 _INDEX_KEYS = ("type", "approximate", "params", "rows", "requested", "exact_max")
 
 
@@ -128,6 +130,10 @@ class Manifest:
         model = _get(data, "model", Mapping, where)
         files = _get(data, "files", Mapping, where)
         for name, meta in files.items():
+            if not _FILE_NAME.match(name):  # a listed "../x" would be read outside the folder
+                raise IndexFormatError(
+                    f"{where} is damaged: {name!r} in 'files' is not a plain file name"
+                )
             if not isinstance(meta, Mapping) or not isinstance(meta.get("bytes"), int):
                 raise IndexFormatError(
                     f"{where} is damaged: entry '{name}' of 'files' is malformed"

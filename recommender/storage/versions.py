@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from recommender import safejson
 from recommender._version import __version__
 from recommender.errors import IndexFormatError, IndexLockedError, PathError
 from recommender.storage.manifest import Manifest
@@ -70,10 +72,68 @@ def lock_path(index_path: Path) -> Path:
     return index_path.parent / f".{index_path.name}.lock"
 
 
+_VERSIONS_NAME = re.compile(r"^\..+\.versions$")
+
+
+def check_write_target(index_path: Path, *, existing: bool = False) -> None:
+    """Refuse, before anything is created or embedded, a write that could not finish.
+
+    - A version folder, a staging folder, or anything inside one: ``indexes/news`` is a link
+      into ``indexes/.news.versions/``; writing *at* a folder in there (the ``version_folder``
+      that ``info --json`` prints, say) would nest a second index inside an immutable version,
+      or replace it and leave the real link pointing at nothing. Only the parent is resolved:
+      the index link itself legitimately points into its versions folder.
+    - A path that holds something else than an index (a file, a folder of other files).
+    - A folder the index would go in that is not a writable folder.
+    - ``existing`` (upsert, remove, reindex): no index there yet.
+
+    So a refused write leaves no lock file, cache folder or parent folder behind, and costs
+    no embedding.
+    """
+    index_path = Path(index_path)
+    target = Path(os.path.realpath(index_path.parent)) / index_path.name
+    for folder in (target, *target.parents):
+        if _VERSIONS_NAME.match(folder.name):
+            index = folder.parent / folder.name[1 : -len(".versions")]
+            raise IndexFormatError(
+                f"{index_path} is a version folder of the index {index} or inside one:"
+                f" versions are never written in place; write to {index} instead"
+            )
+    if existing:
+        resolve_version(index_path)  # "no index at ...: build one with ..."
+    elif index_path.exists() and not index_path.is_symlink():
+        _check_adoptable(index_path)
+    _check_parent_writable(index_path)
+
+
+def _check_adoptable(index_path: Path) -> None:
+    """A plain folder at the index path is adopted only if empty or an index itself."""
+    if not index_path.is_dir():
+        raise IndexFormatError(f"{index_path} exists and is not an index folder; not overwriting")
+    if any(index_path.iterdir()) and not (index_path / MANIFEST).exists():
+        raise IndexFormatError(
+            f"{index_path} is a folder with other files in it, not an index; not overwriting"
+        )
+
+
+def _check_parent_writable(index_path: Path) -> None:
+    """The nearest existing folder above the index must be a folder this process may write."""
+    parent = Path(os.path.abspath(index_path)).parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise PathError(index_path, "write the index", f"{parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PathError(index_path, "write the index", f"{parent} is not writable")
+
+
 @contextlib.contextmanager
-def writer_lock(index_path: Path, wait: float = 0.0) -> Iterator[None]:
+def writer_lock(index_path: Path, wait: float = 0.0, *, existing: bool = False) -> Iterator[None]:
     """Hold the index's writer lock; :class:`IndexLockedError` if another process holds it
-    for longer than ``wait`` seconds."""
+    for longer than ``wait`` seconds. The target is checked first (:func:`check_write_target`;
+    ``existing``: the writer needs an index there already): every writer takes this lock
+    before it reads, embeds or writes anything."""
+    check_write_target(index_path, existing=existing)
     path = lock_path(index_path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +282,7 @@ def read_manifest(folder: Path, *, verify: bool = True) -> Manifest:
     if not path.exists():
         raise IndexFormatError(f"{folder} is not an index folder: {MANIFEST} is missing")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = safejson.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexFormatError(f"{path} is damaged: {exc}") from None
     except OSError as exc:
