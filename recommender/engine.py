@@ -108,7 +108,6 @@ class Engine:
         above), or ``flat-ip``, ``hnsw``, ``ivf`` with ``index_params`` over their defaults.
         Another writer holding the index makes this wait up to ``lock_wait`` seconds, then
         raise :class:`~recommender.errors.IndexLockedError`.
-        ``precompute``: store every article's list with each version (``precomputed``).
         """
         settings = settings or RankingSettings()
         rules = EditorialRules()
@@ -358,7 +357,6 @@ class Engine:
         ``exclude``: ids not to return (e.g. already on the page). ``options`` override ranking
         settings for this call (``half_life_days=30``, ``same_category_only=True``, ...).
         ``now`` (POSIX seconds) fixes the clock for ``recency_reference="now"``.
-        Without those, the same answer is read from the stored lists (``precomputed``).
         """
         plain = not exclude and not options and now is None
         stored = precomputed.stored_list(self, article_id, k) if plain else None
