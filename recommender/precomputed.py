@@ -38,6 +38,7 @@ article moves the idf of every term, so every list's lexical scores move with it
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -146,22 +147,15 @@ class PrecomputedLists:
 
 
 def why_from_dict(data: Mapping[str, Any]) -> Why:
-    """The :class:`Why` whose ``to_dict()`` is ``data`` (as stored)."""
-    return Why(
-        contributions=dict(data["contributions"]),
-        cosine=data["cosine"],
-        lexical=data["lexical"],
-        shared_terms=tuple(data["shared_terms"]),
-        shared_tags=tuple(data["shared_tags"]),
-        same_category=data["same_category"],
-        age_days=data["age_days"],
-        age_reference=data["age_reference"],
-        filters=tuple(data.get("filters", ())),
-        collapsed=tuple(data.get("collapsed", ())),
-        mmr_penalty=data.get("mmr_penalty"),
-        fallback=data.get("fallback"),
-        rules=tuple(data.get("rules", ())),
-    )
+    """The :class:`Why` whose ``to_dict()`` is ``data`` (as stored): every field ``to_dict``
+    writes, JSON lists back to tuples; fields it leaves out keep their defaults."""
+    values: dict[str, Any] = {
+        f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+        for f in dataclasses.fields(Why)
+        if f.name in data
+    }
+    values["contributions"] = dict(data["contributions"])
+    return Why(**values)
 
 
 def _lists_for(engine: Engine, article_id: str, k: int) -> tuple[PrecomputedLists, int] | None:
