@@ -1,6 +1,7 @@
-"""Load figures for `recommender serve`: wrk on loopback against a 10k-article index.
+"""Load figures for `recommender serve`: wrk on loopback against a 10k-article index,
+precomputed lists vs live ranking, 1 vs 2 worker processes, side by side in one run.
 
-    .venv/bin/python benchmarks/load.py            # 1, 4, 16, 64 connections, 10 s each
+    .venv/bin/python benchmarks/load.py            # 1, 16, 64 connections, 10 s each
     .venv/bin/python benchmarks/load.py --quick    # a 2 s smoke run
 
 Needs wrk (Debian: apt-get install -y wrk) and the `serve` and `bench` extras. The index holds
@@ -8,7 +9,9 @@ synthetic articles whose vectors stand in for embeddings: 10,000 unit vectors of
 default model's) drawn around 100 cluster centres, with fake titles, sections, tags and dates,
 built by Engine.build with an encoder object that returns the precomputed vectors, so the figures
 measure the server and the ranking layer, not the model. Every request is
-`GET /related/<random id>?k=5` (no If-None-Match: each one is computed).
+`GET /related/<random id>?k=5` (no If-None-Match: each one is answered in full): "precomputed"
+as is (the list stored at build time), "live" with `&weight_similarity=1.0` added (the index's
+own value, so the same list, but a per-request option: ranked at request time).
 
 Writes benchmarks/results/load.md (a fragment for RESULTS.md), appends a JSON line to
 benchmarks/results.jsonl and regenerates RESULTS.md (benchmarks/common.py). Exits 1 if any
@@ -21,6 +24,7 @@ import argparse
 import datetime as dt
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -112,7 +116,8 @@ def synthetic_articles(n: int, seed: int = 7) -> tuple[list[Article], np.ndarray
     return articles, vectors.astype(np.float32)
 
 
-def build_index(path: Path, n: int) -> float:
+def build_index(path: Path, n: int) -> tuple[float, dict]:
+    """(seconds, the manifest's "lists" report) of a build with precomputed lists."""
     from recommender.text import article_text
 
     articles, vectors = synthetic_articles(n)
@@ -120,7 +125,8 @@ def build_index(path: Path, n: int) -> float:
     encoder = PrecomputedEncoder(by_text)
     started = time.perf_counter()
     Engine.build(articles, path, encoder=encoder, cache=False)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return seconds, json.loads((path / "manifest.json").read_text())["lists"]
 
 
 def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 120) -> dict:
@@ -159,18 +165,62 @@ def run_wrk(wrk: str, base: str, script: Path, connections: int, seconds: int) -
     return data, " ".join(command).replace(str(script), script.name)
 
 
+VARIANTS = {"precomputed": "", "live": "&weight_similarity=1.0"}
+
+
+def serve_command(index: Path, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "from recommender.cli import main; main()",
+        "serve",
+        "--index",
+        str(index),
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--workers",
+        str(workers),
+    ]
+
+
+def measure(wrk: str, base: str, scripts: dict[str, Path], levels: list[int], seconds: int):
+    rows = []
+    for (label, script), connections in itertools.product(scripts.items(), levels):
+        data, command = run_wrk(wrk, base, script, connections, seconds)
+        errors = sum(data[k] for k in ("connect", "read", "write", "timeout", "non_2xx"))
+        rows.append(
+            {
+                "settings": label,
+                "connections": connections,
+                "requests": data["requests"],
+                "rps": round(data["requests"] / (data["duration_us"] / 1e6), 1),
+                "p50_ms": round(data["p50_us"] / 1000, 2),
+                "p90_ms": round(data["p90_us"] / 1000, 2),
+                "p99_ms": round(data["p99_us"] / 1000, 2),
+                "max_ms": round(data["max_us"] / 1000, 2),
+                "errors": errors,
+                "load_average": round(os.getloadavg()[0], 2),
+                "command": command,
+            }
+        )
+        print(
+            f"{label}, {connections:>3} connections: {rows[-1]['rps']:>8} req/s, "
+            f"p50 {rows[-1]['p50_ms']} ms, p99 {rows[-1]['p99_ms']} ms, "
+            f"errors {errors}, load {rows[-1]['load_average']}",
+            flush=True,
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=10_000)
-    parser.add_argument("--connections", default="1,4,16,64")
+    parser.add_argument("--connections", default="1,16,64")
+    parser.add_argument("--workers", default="1,2", help="worker processes, one run each")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="2 s per level, 1 and 16 conns")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument(
-        "--compare",
-        default="dedupe=false",
-        help="also run with these query parameters ('' to skip)",
-    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.connections = 2, "1,16"
@@ -180,68 +230,40 @@ def main() -> None:
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
 
     info = common.machine()
+    rows = []
     with tempfile.TemporaryDirectory(prefix="recommender-load-") as tmp:
         work = Path(tmp)
         index = work / "indexes" / "load"
-        build_seconds = build_index(index, args.articles)
+        build_seconds, lists = build_index(index, args.articles)
+        print(f"built {args.articles} articles in {build_seconds:.1f} s; lists: {lists}")
         scripts: dict[str, Path] = {}
-        for label, extra in [("default settings", ""), (args.compare, args.compare)]:
-            if label:
-                scripts[label] = work / f"related-{len(scripts)}.lua"
-                query = f"&{extra}" if extra else ""
-                scripts[label].write_text(f"N = {args.articles}\nEXTRA = {query!r}\n{WRK_SCRIPT}")
+        for label, extra in VARIANTS.items():
+            scripts[label] = work / f"related-{label}.lua"
+            scripts[label].write_text(f"N = {args.articles}\nEXTRA = {extra!r}\n{WRK_SCRIPT}")
         base = f"http://127.0.0.1:{args.port}"
-        serve = [
-            sys.executable,
-            "-c",
-            "from recommender.cli import main; main()",
-            "serve",
-            "--index",
-            str(index),
-            "--port",
-            str(args.port),
-            "--no-access-log",
-        ]
-        process = subprocess.Popen(
-            serve, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        try:
-            health = wait_healthy(base, process)
-            run_wrk(wrk, base, scripts["default settings"], 4, 2)  # warm-up, not reported
-            rows = []
-            for (label, script), connections in itertools.product(scripts.items(), levels):
-                data, command = run_wrk(wrk, base, script, connections, args.seconds)
-                errors = sum(data[k] for k in ("connect", "read", "write", "timeout", "non_2xx"))
-                rows.append(
-                    {
-                        "settings": label,
-                        "connections": connections,
-                        "requests": data["requests"],
-                        "rps": round(data["requests"] / (data["duration_us"] / 1e6), 1),
-                        "p50_ms": round(data["p50_us"] / 1000, 2),
-                        "p90_ms": round(data["p90_us"] / 1000, 2),
-                        "p99_ms": round(data["p99_us"] / 1000, 2),
-                        "max_ms": round(data["max_us"] / 1000, 2),
-                        "errors": errors,
-                        "command": command,
-                    }
-                )
-                print(
-                    f"{label}, {connections:>3} connections: {rows[-1]['rps']:>8} req/s, "
-                    f"p50 {rows[-1]['p50_ms']} ms, p99 {rows[-1]['p99_ms']} ms, "
-                    f"errors {errors}",
-                    flush=True,
-                )
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        for workers in [int(w) for w in args.workers.split(",")]:
+            process = subprocess.Popen(
+                serve_command(index, args.port, workers),
+                cwd=work,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                health = wait_healthy(base, process)
+                run_wrk(wrk, base, scripts["precomputed"], 4, 2)  # warm-up, not reported
+                run_wrk(wrk, base, scripts["live"], 4, 2)
+                for row in measure(wrk, base, scripts, levels, args.seconds):
+                    rows.append({"workers": workers, **row})
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
 
     figures = {
         "articles": args.articles,
         "index_version": health["version_id"],
         "build_seconds": round(build_seconds, 1),
+        "lists": lists,
         "seconds_per_level": args.seconds,
-        "compare": args.compare,
         "levels": rows,
         "errors": sum(r["errors"] for r in rows),
     }
@@ -257,6 +279,7 @@ def fragment(figures: dict) -> str:
     rows = [
         [
             r["settings"],
+            r["workers"],
             r["connections"],
             f"{r['rps']:,.0f}",
             f"{r['p50_ms']:.1f}",
@@ -265,12 +288,14 @@ def fragment(figures: dict) -> str:
             f"{r['max_ms']:.1f}",
             f"{r['requests']:,}",
             r["errors"],
+            f"{r['load_average']:.1f}",
         ]
         for r in figures["levels"]
     ]
     table = common.md_table(
         [
-            "ranking",
+            "lists",
+            "workers",
             "connections",
             "requests/s",
             "p50 ms",
@@ -279,23 +304,29 @@ def fragment(figures: dict) -> str:
             "max ms",
             "requests",
             "errors",
+            "load avg",
         ],
         rows,
-        "lrrrrrrrr",
+        "lrrrrrrrrrr",
     )
     seconds = figures["seconds_per_level"]
-    return f"""`GET /related/<random id>?k=5` against `recommender serve` (one uvicorn process) on
+    lists = figures["lists"]
+    return f"""`GET /related/<random id>?k=5` against `recommender serve --workers <1|2>` on
 loopback, driven by wrk (4.1, Debian) on the same machine: {seconds} s per concurrency level
-after a 2 s warm-up; per level `wrk -t<min(N,2)> -c<N> -d{seconds}s --timeout 10s
--s related-<n>.lua http://127.0.0.1:<port>`, the Lua script picking a random article id per
-request. Every request is computed (no `If-None-Match`); one BLAS/OpenMP thread per request
-(`[serve] compute_threads = 1`, the default).
+after 2 s warm-ups; per level `wrk -t<min(N,2)> -c<N> -d{seconds}s --timeout 10s
+-s related-<lists>.lua http://127.0.0.1:<port>`, the Lua script picking a random article id per
+request. Every request is answered in full (no `If-None-Match`); one BLAS/OpenMP thread per
+request (`[serve] compute_threads = 1`, the default). "precomputed": the plain request, answered
+from the lists stored at build time; "live": the same request with `&weight_similarity=1.0` (the
+index's own value: the same list, ranked at request time because a per-request option is set).
+"load avg" is the 1-minute load average just after the level: the machine (2 cores) is shared
+with other jobs, and the figures move with it.
 
 Index: {figures["articles"]:,} synthetic articles. Clustered random unit vectors of dimension
 384 stand in for embeddings (the model plays no part in this measurement), with fake titles,
-sections, tags and dates; exact flat index. "default settings" are the ranking defaults
-(lexical component, duplicate collapse and the rest); the second set adds
-`&{figures["compare"]}` to show what duplicate collapse costs.
+sections, tags and dates; exact flat index; the ranking defaults. The build took
+{figures["build_seconds"]:.0f} s, of which {lists["seconds"]:.0f} s ranking and storing the
+{lists["computed"]:,} lists.
 
 {table}
 

@@ -124,7 +124,7 @@ def build(n: int, path: Path) -> float:
         {article_text(a): v for a, v in zip(articles, vectors, strict=True)}
     )
     started = time.perf_counter()
-    Engine.build(articles, path, encoder=encoder, cache=False)
+    Engine.build(articles, path, encoder=encoder, cache=False, precompute=False)
     return time.perf_counter() - started
 
 

@@ -206,7 +206,7 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
     ids = [a.id for a in articles]
     texts = [lexical_text(a) for a in articles]  # baselines read the whole text
     index = work / "demo"
-    Engine.build(articles, index, encoder=encoder, cache=False)
+    Engine.build(articles, index, encoder=encoder, cache=False, precompute=False)
     engine = Engine.load(index, encoder=encoder)
     gold = load_gold(demo_gold_path(), known_ids=engine)
     gold_lists = gold.as_dict()

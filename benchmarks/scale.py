@@ -154,7 +154,9 @@ def child_build(n: int) -> dict[str, Any]:
     )
     generate_s = time.perf_counter() - started
     t = time.perf_counter()
-    report = Engine.build(articles, folder(n), encoder=encoder, cache=False, index_type="flat-ip")
+    report = Engine.build(
+        articles, folder(n), encoder=encoder, cache=False, index_type="flat-ip", precompute=False
+    )
     return {**_built(report, time.perf_counter() - t), "generate_s": round(generate_s, 1)}
 
 
@@ -315,7 +317,7 @@ def model_updates(limit: int) -> dict[str, Any]:
     path = WORK / "model" / "news"
     shutil.rmtree(path.parent, ignore_errors=True)
     t = time.perf_counter()
-    first = Engine.build(articles, path, encoder=encoder, cache=False)
+    first = Engine.build(articles, path, encoder=encoder, cache=False, precompute=False)
     first_s = time.perf_counter() - t
     rng = np.random.default_rng(3)
     picks = rng.choice(len(articles), size=max(1, round(0.01 * len(articles))), replace=False)
@@ -328,7 +330,9 @@ def model_updates(limit: int) -> dict[str, Any]:
     update = Engine.upsert([edited[i] for i in picks], path, encoder=encoder, cache=False)
     upsert_s = time.perf_counter() - t
     t = time.perf_counter()
-    rebuild = Engine.build(edited, WORK / "model" / "rebuilt", encoder=encoder, cache=False)
+    rebuild = Engine.build(
+        edited, WORK / "model" / "rebuilt", encoder=encoder, cache=False, precompute=False
+    )
     rebuild_s = time.perf_counter() - t
     upserted = Engine.load(path, encoder=encoder)
     rebuilt = Engine.load(WORK / "model" / "rebuilt", encoder=encoder)

@@ -52,6 +52,8 @@ class ServeSettings:
     RECOMMENDER_WRITE_TOKEN overrides it. None: every write is refused (403)."""
     max_write_body_bytes: int = 8 * 1024 * 1024
     """Largest body of a publish request (a batch of articles), at least 1."""
+    access_log: str = ""
+    """File to append one JSON object per request to (none when empty; see metrics)."""
 
     draft_concurrency: int = 2
     """Draft queries (``POST /related``, which embed text) running at once, at least 1."""

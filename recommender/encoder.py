@@ -212,6 +212,7 @@ def embed_texts(
     embedded_rows = sum(1 for h in hashes if h not in known)
     text_of = dict(zip(hashes, texts, strict=True))
     progress = show_progress(len(missing))
+    chunk_size = int(getattr(encoder, "chunk_size", chunk_size))  # a cluster takes more at once
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]
         vectors = encoder.encode([text_of[h] for h in chunk], progress=progress)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender import indexing
+from recommender import indexing, precomputed
 from recommender.articles import Article, article_from_mapping
 from recommender.encoder import Encoder, LazyEncoder
 from recommender.errors import IndexFormatError, ModelMismatchError, UnknownArticleError
@@ -77,6 +77,8 @@ class Engine:
         self.lexical = lexical
         self._encoder = encoder
         self.ranker = Ranker(index, store, lexical, rules)
+        self.precomputed = precomputed.PrecomputedLists.load(folder)
+        self.lists_served = {"precomputed": 0, "live": 0}  # answers of related(), by source
 
     # ------------------------------------------------------------------ writing (delegates)
     @classmethod
@@ -95,6 +97,7 @@ class Engine:
         exact_max: int = DEFAULT_EXACT_MAX,
         background_texts: Sequence[str] = (),
         lock_wait: float = 0.0,
+        precompute: bool = True,
     ) -> BuildReport:
         """Embed ``articles`` and write a new version of the index at ``index_path``.
 
@@ -120,6 +123,7 @@ class Engine:
             index_choice=(index_type, index_params, exact_max),
             background_texts=background_texts,
             lock_wait=lock_wait,
+            precompute=precompute,
         )
 
     @classmethod
@@ -354,9 +358,19 @@ class Engine:
         settings for this call (``half_life_days=30``, ``same_category_only=True``, ...).
         ``now`` (POSIX seconds) fixes the clock for ``recency_reference="now"``.
         """
-        source = self.ranker.indexed_source(article_id)
+        plain = not exclude and not options and now is None
+        stored = precomputed.stored_list(self, article_id, k) if plain else None
+        self.lists_served["live" if stored is None else "precomputed"] += 1
+        return stored or self.related_live(article_id, k, exclude=exclude, now=now, **options)
+
+    def related_live(self, article_id: str, k: int = 5, **options: Any) -> list[Recommendation]:
+        """:meth:`related` ranked now (``exclude``, ``now``, ranking options as there)."""
+        exclude, now = options.pop("exclude", ()), options.pop("now", None)
         settings = self.settings.replace(**options)
-        return self._finish(self.ranker.rank(source, k, settings, exclude, now=now))
+        ranked = self.ranker.rank(
+            self.ranker.indexed_source(article_id), k, settings, exclude, now=now
+        )
+        return self._finish(ranked)
 
     def query(
         self,

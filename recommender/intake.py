@@ -141,7 +141,7 @@ def gather(
         raise InputError("no input files given")
     read = read or ReadOptions()
     if len(paths) == 1 and read.format is None and (site := detect(paths[0])) is not None:
-        found = read_site(site, now)
+        found = read_site(site, now, follow_symlinks=read.follow_symlinks)
         if not found.articles and not found.rejected:
             raise InputError(
                 f"no published posts found in this {site.generator} site", source=str(site.root)

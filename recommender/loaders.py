@@ -275,21 +275,50 @@ def _outside(path: Path, real_root: str) -> str | None:
     return None if target == real_root or target.startswith(real_root + os.sep) else target
 
 
+def _link_error(path: Path, target: str, root: Path) -> InputError:
+    return InputError(
+        f"a symbolic link to {target}, outside {root}: not read"
+        " (--follow-symlinks reads links that leave the folder)",
+        source=str(path),
+    )
+
+
+def refuse_link_out(path: Path, root: Path) -> None:
+    """Raise the error :func:`files_under` gives when ``path``, a file or folder named under
+    ``root``, really lies outside it because a symbolic link on the way leads out (a path
+    that is itself written outside ``root``, such as a configured ``../posts``, is not a link
+    and passes)."""
+    named = os.path.normpath(os.path.abspath(path))
+    top = os.path.normpath(os.path.abspath(root))
+    if named != top and not named.startswith(top.rstrip(os.sep) + os.sep):
+        return
+    target = _outside(path, os.path.realpath(root))
+    if target is not None:
+        raise _link_error(path, target, root)
+
+
 def markdown_files(root: Path, *, follow_symlinks: bool = False) -> list[Path]:
     """Every Markdown file under ``root``, sorted (see :func:`files_under`)."""
     return files_under(root, MARKDOWN_SUFFIXES, follow_symlinks=follow_symlinks)
 
 
 def files_under(
-    root: Path, suffixes: tuple[str, ...], *, follow_symlinks: bool = False
+    root: Path,
+    suffixes: tuple[str, ...],
+    *,
+    follow_symlinks: bool = False,
+    within: Path | None = None,
 ) -> list[Path]:
     """Every file under ``root`` whose suffix is one of ``suffixes``, sorted.
 
-    Symbolic links are not followed out of ``root``: a link to a file or folder outside it is
+    Symbolic links are not followed out of ``root`` (or out of ``within``, a folder above it,
+    such as a site's root above its content folder): a link to a file or folder outside it is
     an error naming the link, unless ``follow_symlinks`` (then linked folders are walked too).
-    Links that stay inside ``root`` are read where they point (linked folders are not walked
-    twice)."""
-    real_root = os.path.realpath(root)
+    Links that stay inside are read where they point (linked folders are not walked twice)."""
+    boundary = root if within is None else within
+    if within is not None and not follow_symlinks:
+        refuse_link_out(root, within)
+    real_root = os.path.realpath(boundary)
     found: list[Path] = []
     seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
@@ -306,11 +335,7 @@ def files_under(
                 continue
             target = _outside(path, real_root)
             if target is not None and (name in dirnames or path.suffix.lower() in suffixes):
-                raise InputError(
-                    f"a symbolic link to {target}, outside {root}: not read"
-                    " (--follow-symlinks reads links that leave the folder)",
-                    source=str(path),
-                )
+                raise _link_error(path, target, boundary)
         found.extend(folder / n for n in filenames if (folder / n).suffix.lower() in suffixes)
     return sorted(found)
 

@@ -43,6 +43,10 @@ def test_round_trip(built: Path, small_corpus: list[Article]) -> None:
         "lexical-vocab.json",
         "lexical-idf.npy",
         "lexical-matrix.npz",
+        "lists.bin",  # the precomputed read-more lists (recommender.precomputed)
+        "lists-index.npy",
+        "lists-floor.npy",
+        "lists.json",
     }
     assert manifest["text_recipe_version"] == TEXT_RECIPE_VERSION and manifest["article_count"] == 7
 

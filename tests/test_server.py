@@ -409,5 +409,5 @@ def test_a_bug_is_a_500_not_a_users_422(index: Path, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(Engine, "related", broken)
     with TestClient(create_app(index, encoder=FakeEncoder()), raise_server_exceptions=False) as c:
-        assert c.get("/related/vote-1").status_code == 500
+        assert c.get("/related/vote-1?k=3").status_code == 500  # k=3: ranked, not precomputed
         assert c.get("/related/vote-1", params={"half_life_days": "-1"}).status_code == 422

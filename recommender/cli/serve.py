@@ -52,6 +52,12 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", "-p", help="TCP port."),
     access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="Log requests."),
+    access_log_file: Path | None = typer.Option(
+        None, "--access-log-file", help="Append one JSON line per request to this file."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", "-w", min=1, help="Processes sharing the memory-mapped index."
+    ),
 ) -> None:
     """Answer read-more requests over HTTP (and serve the widget); reloads rebuilt indexes."""
     check_listen(host, port)  # before the index and the model are loaded
@@ -60,13 +66,45 @@ def serve(
 
         from recommender.server import create_app
     except ImportError as exc:
-        names = ("fastapi", "starlette", "uvicorn", "pydantic", "threadpoolctl")
+        names = (
+            "fastapi",
+            "starlette",
+            "uvicorn",
+            "pydantic",
+            "threadpoolctl",
+            "prometheus_client",
+        )
         if exc.name and exc.name.split(".")[0] in names:
             sys.stderr.write(f"error: {SERVE_EXTRA}\n")
             raise typer.Exit(1) from None
         raise
     index = index_path(index)
-    app = create_app(index, config=config_path(config))
+    config = config_path(config)
+    if workers > 1:
+        from recommender import workers as worker_processes
+
+        sys.stderr.write(f"Serving {index} with {workers} worker processes\n")
+        worker_processes.run(
+            index,
+            config,
+            access_log_file,
+            workers,
+            host=host,
+            port=port,
+            access_log=access_log,
+            log_level="info",
+        )
+        return
+    settings = None
+    if access_log_file is not None:
+        import dataclasses
+
+        from recommender.config import ServeSettings
+        from recommender.config import load_config as read_config
+
+        base = read_config(config).serve if config else ServeSettings()
+        settings = dataclasses.replace(base, access_log=str(access_log_file))
+    app = create_app(index, config=config, settings=settings)
     engine = app.state.holder.get().engine
     sys.stderr.write(
         f"Serving {index} (version {engine.manifest.version_id}, {len(engine)} articles)"

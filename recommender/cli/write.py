@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -48,6 +48,27 @@ FollowOpt = typer.Option(
 PagesOpt = typer.Option(
     False, "--include-pages", help="WordPress export: index published pages too, not only posts."
 )
+RayOpt = typer.Option(
+    None,
+    "--ray",
+    is_flag=False,
+    flag_value="local",
+    metavar="[ADDRESS]",
+    help="Embed on Ray (extra 'ray'): alone, a local Ray; or a cluster, e.g. --ray=auto,"
+    " --ray=ray://head:10001. Put it after the inputs.",
+)
+RayWorkersOpt = typer.Option(
+    None, "--ray-workers", min=1, help="Ray embedding workers (default: one per CPU, or GPU)."
+)
+
+
+def ray_encoder(address: str | None, model: str | None, workers: int | None) -> Any:
+    """The Ray encoder for ``--ray``, or None (embed in this process)."""
+    if address is None:
+        return None
+    from recommender.distributed import RayEncoder
+
+    return RayEncoder(model, address=address, workers=workers)
 
 
 def read_inputs(
@@ -114,6 +135,13 @@ def build(
     config: Path | None = ConfigOpt,
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
+    precompute: bool = typer.Option(
+        True,
+        "--precompute/--no-precompute",
+        help="Store every article's read-more list with each version (fast default answers).",
+    ),
+    ray: str | None = RayOpt,
+    ray_workers: int | None = RayWorkersOpt,
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Build from the valid inputs and list the rejected ones."
     ),
@@ -137,12 +165,14 @@ def build(
         articles,
         index,
         model=model,
+        encoder=ray_encoder(ray, model, ray_workers),
         cache=not no_cache,
         config=load_config(config),
         index_type=index_type,
         index_params=parse_set(index_params, what="--index-param"),
         exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
         lock_wait=wait,
+        precompute=precompute,
     )
     if not as_json:
         save_site_report(intake, index, echo=err)
@@ -160,6 +190,8 @@ def upsert(
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not reuse cached embeddings."),
     wait: float = WaitOpt,
     as_json: bool = JsonOpt,
+    ray: str | None = RayOpt,
+    ray_workers: int | None = RayWorkersOpt,
     follow_symlinks: bool = FollowOpt,
 ) -> None:
     """Add new articles and replace changed ones (same id) in an existing index.
@@ -170,7 +202,13 @@ def upsert(
     from recommender.engine import Engine
 
     _, articles, index = read_inputs(inputs, index, (input_format, include_pages, follow_symlinks))
-    report = Engine.upsert(articles, index, cache=not no_cache, lock_wait=wait)
+    encoder = None
+    if ray is not None:
+        from recommender.storage import versions
+
+        model = versions.read_manifest(versions.resolve_version(index), verify=False).model_name
+        encoder = ray_encoder(ray, model, ray_workers)
+    report = Engine.upsert(articles, index, encoder=encoder, cache=not no_cache, lock_wait=wait)
     if as_json:
         write_json(report.to_dict())
     else:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from recommender import precomputed
 from recommender.articles import Article
 from recommender.encoder import EmbeddingCache, Encoder, embed_texts
 from recommender.errors import IndexFormatError, InputError, ModelMismatchError
@@ -20,6 +21,7 @@ from recommender.storage import versions as persistence
 from recommender.storage.index import VectorIndex
 from recommender.storage.lexical import LexicalModel
 from recommender.storage.manifest import Manifest
+from recommender.storage.store import STORE_FILE, Store
 from recommender.text import TEXT_RECIPE_VERSION
 
 
@@ -33,6 +35,7 @@ class VersionContent:
     fields: Mapping[str, Any]  # model, recipe and settings fields of the manifest
     requested: str  # the index type asked for ("auto" or a type name)
     exact_max: int
+    change: precomputed.Change | None = None  # how it follows from the current version
 
 
 def write_version(
@@ -53,8 +56,11 @@ def write_version(
         content.index.save(folder)
         content.write_store(folder)
         content.lexical.save(folder)
+        with timer(timings, "lists_s"):
+            lists = _write_lists(folder, index_path, content, description)
         return {
             **content.fields,
+            "lists": lists.to_dict(),
             "article_count": content.index.count,
             "index_type": content.index.kind,
             "index": description,
@@ -63,6 +69,44 @@ def write_version(
     with timer(timings, "write_s"):
         version_path = persistence.write_index_version(index_path, fill)
     return version_path, persistence.read_manifest(version_path, verify=False)
+
+
+def _write_lists(
+    folder: Path, index_path: Path, content: VersionContent, description: Mapping[str, Any]
+) -> precomputed.ListsReport:
+    """Rank the read-more lists of the version being written (or those a change can reach)."""
+    if not content.fields.get("precompute", True):
+        return precomputed.ListsReport("off", 0, 0, content.index.count, 0.0)
+    from recommender.engine import Engine  # the read side ranks; imported here as in writers
+    from recommender.ranking import RankingSettings
+    from recommender.ranking.rules import EditorialRules
+
+    fields = content.fields
+    manifest = Manifest.from_dict(
+        {
+            **fields,
+            "version_id": "staging",
+            "index_type": content.index.kind,
+            "article_count": content.index.count,
+            "index": dict(description),
+            "files": {},
+            "format_version": persistence.FORMAT_VERSION,
+        }
+    )
+    engine = Engine(
+        path=index_path,
+        folder=folder,
+        manifest=manifest,
+        index=content.index,
+        store=Store(folder / STORE_FILE),
+        settings=RankingSettings.from_dict(fields.get("ranking", {})),
+        rules=EditorialRules.from_dict(fields.get("rules", {}), where="manifest rules"),
+        lexical=content.lexical,
+    )
+    try:
+        return precomputed.write_lists(folder, engine, content.change)
+    finally:
+        engine.close()
 
 
 def check_model(index_path: Path, model_name: str, encoder: Encoder | None) -> None:

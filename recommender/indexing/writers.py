@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recommender import precomputed
 from recommender.articles import Article
 from recommender.encoder import Encoder, LazyEncoder
 from recommender.errors import InputError, SettingsError, UnknownArticleError
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
     from recommender.engine import Engine
 
 
-def build(
+def build(  # noqa: PLR0913  (Engine.build's documented options, passed through)
     articles: Sequence[Article],
     index_path: Path,
     *,
@@ -61,6 +62,7 @@ def build(
     index_choice: tuple[str, Mapping[str, Any] | None, int] = (AUTO, None, DEFAULT_EXACT_MAX),
     background_texts: Sequence[str] = (),
     lock_wait: float = 0.0,
+    precompute: bool = True,
 ) -> BuildReport:
     """Embed ``articles`` and write them as a new version of ``index_path`` (see
     :meth:`Engine.build <recommender.engine.Engine.build>`). ``defaults``: the ranking settings
@@ -93,6 +95,7 @@ def build(
             "lexical_version": LEXICAL_VERSION,
             "ranking": settings.to_dict(),
             "rules": rules.to_dict(),
+            "precompute": bool(precompute),
         }
         content = VersionContent(
             index=index,
@@ -352,6 +355,7 @@ def _commit(
         fields=_carried_fields(current.manifest),
         requested=requested,
         exact_max=exact_max,
+        change=precomputed.Change(current, keep, drop_rows),
     )
     version_path, manifest = write_version(index_path, content, timings)
     return UpdateReport(
@@ -388,6 +392,7 @@ def _carried_fields(manifest: Manifest) -> dict[str, Any]:
         "lexical_version": manifest.lexical_version,
         "ranking": dict(manifest.ranking),
         "rules": dict(manifest.rules),
+        "precompute": manifest.precompute,
     }
 
 

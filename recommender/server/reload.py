@@ -73,6 +73,7 @@ class EngineHolder:
             threadpool_limits(compute_threads)  # BLAS pools are process-wide
         self.reload_interval = reload_interval
         self.reloads = 0
+        self.reload_failures = 0
         self.last_error: str | None = None
         self._given_encoder = encoder
         self._encoders: dict[str, Encoder] = {}  # by model name: a reload keeps a loaded model
@@ -152,6 +153,7 @@ class EngineHolder:
             served = self._load()
         except Exception as exc:  # keep answering from the loaded version
             self._failed = (os.path.realpath(self.path), time.monotonic())
+            self.reload_failures += 1
             self.last_error = f"reload failed: {exc}"
             log.error("index %s: %s; still serving %s", self.path, self.last_error, old)
         else:

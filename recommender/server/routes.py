@@ -9,12 +9,14 @@ version and the parsed parameters.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from recommender import precomputed
 from recommender.engine import Engine
 from recommender.errors import ModelNotFoundError, RecommenderError, UnknownArticleError
 from recommender.gate import Gate, GateBusy
@@ -135,6 +137,12 @@ def related(
     headers = _cached(request, tag)
     if (unchanged := not_modified(request, headers)) is not None:
         return unchanged
+    served_list = request.app.state.metrics.list_served
+    stored = None if parsed or excluded else precomputed.stored_body(engine, article_id, k)
+    if stored is not None:  # the list ranked at write time, byte for byte
+        served_list("precomputed")
+        return Response(stored, media_type="application/json", headers=headers)
+    served_list("live")
     try:
         results = engine.related(article_id, k=k, exclude=excluded, **parsed)
     except UnknownArticleError as exc:
@@ -218,6 +226,7 @@ def health(request: Request) -> Response:
             "built_at": engine.manifest.built_at,
             "reloads": holder.reloads,
             "reload_error": public_text(holder.last_error) if holder.last_error else None,
+            "worker_pid": os.getpid(),
         },
         {"Cache-Control": "no-store"},
     )

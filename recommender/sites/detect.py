@@ -80,15 +80,18 @@ def detect(root: str | Path) -> Site | None:
     return None
 
 
-def read_site(site: Site, now: dt.datetime | None = None) -> SiteRead:
-    """The articles the site publishes (see :mod:`recommender.sites.hugo` / ``jekyll``)."""
+def read_site(
+    site: Site, now: dt.datetime | None = None, *, follow_symlinks: bool = False
+) -> SiteRead:
+    """The articles the site publishes (see :mod:`recommender.sites.hugo` / ``jekyll``).
+    Symbolic links out of the site root are refused unless ``follow_symlinks``."""
     if site.generator == "hugo":
         from recommender.sites import hugo
 
-        return hugo.read(site, now)
+        return hugo.read(site, now, follow_symlinks=follow_symlinks)
     from recommender.sites import jekyll
 
-    return jekyll.read(site, now)
+    return jekyll.read(site, now, follow_symlinks=follow_symlinks)
 
 
 def site_index(root: str | Path) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from recommender.errors import InputError
+from recommender.loaders import files_under
 from recommender.sites import frontmatter
 from recommender.sites.base import (
     DRAFT,
@@ -186,12 +187,12 @@ def _skip_reason(page: _Page, config: dict[str, Any], now: dt.datetime) -> str |
     return None
 
 
-def _content_files(content: Path) -> list[tuple[Path, bool]]:
+def _content_files(content: Path, markdown: list[Path]) -> list[tuple[Path, bool]]:
     """(file, is a leaf bundle) for every page file; resources inside leaf bundles left out."""
-    bundles = {p.parent for p in content.rglob("index.*") if p.suffix.lower() in MARKDOWN}
+    bundles = {p.parent for p in markdown if p.stem == "index"}
     files: list[tuple[Path, bool]] = []
-    for path in sorted(content.rglob("*")):
-        if path.suffix.lower() not in MARKDOWN or not path.is_file():
+    for path in markdown:
+        if not path.is_file():
             continue
         if path.stem == "_index":
             continue  # list pages of sections, not articles
@@ -202,12 +203,12 @@ def _content_files(content: Path) -> list[tuple[Path, bool]]:
     return files
 
 
-def _cascades(content: Path) -> dict[Path, list[dict[str, Any]]]:
+def _cascades(markdown: list[Path]) -> dict[Path, list[dict[str, Any]]]:
     """Folder -> the ``cascade`` entries of its ``_index.md`` (a list page's bad front matter is
     Hugo's to report: it is not an article)."""
     found: dict[Path, list[dict[str, Any]]] = {}
-    for index in content.rglob("_index.*"):
-        if index.suffix.lower() not in MARKDOWN:
+    for index in markdown:
+        if index.stem != "_index":
             continue
         try:
             meta, _, _ = frontmatter.split(index.read_text(encoding="utf-8"), str(index))
@@ -258,8 +259,11 @@ def _main_sections(config: dict[str, Any]) -> set[str] | None:
     return {str(s).strip("/") for s in sections} if sections else None
 
 
-def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
-    """Every page Hugo publishes in a section (or in ``params.mainSections`` when set)."""
+def read(site: Site, now: dt.datetime | None = None, *, follow_symlinks: bool = False) -> SiteRead:
+    """Every page Hugo publishes in a section (or in ``params.mainSections`` when set).
+
+    A symbolic link (file or folder) leading out of the site root is an error naming it,
+    unless ``follow_symlinks`` (:func:`recommender.loaders.files_under`)."""
     config = site.config
     now = now or dt.datetime.now(dt.timezone.utc)
     content = site.root / str(config.get("contentdir") or "content")
@@ -270,8 +274,9 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
     base = base_path(config.get("baseurl"))
     main = _main_sections(config)
     articles, skipped, rejected, sources = [], [], [], {}
-    cascades = _cascades(content)
-    for path, is_bundle in _content_files(content):
+    markdown = files_under(content, MARKDOWN, follow_symlinks=follow_symlinks, within=site.root)
+    cascades = _cascades(markdown)
+    for path, is_bundle in _content_files(content, markdown):
         rel = path.relative_to(content).as_posix()
         source = str(path)
         try:

@@ -9,12 +9,15 @@ finds its list with ``site.data.recommender.related[page.path]``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from recommender.errors import InputError
+from recommender.loaders import files_under, refuse_link_out
 from recommender.sites import frontmatter
 from recommender.sites.base import (
     FUTURE,
@@ -152,6 +155,17 @@ DEFAULT_EXCLUDE = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Walk:
+    """How document folders are walked: links may not leave ``root`` unless followed."""
+
+    root: Path
+    follow_symlinks: bool
+
+    def files(self, folder: Path) -> list[Path]:
+        return files_under(folder, MARKDOWN, follow_symlinks=self.follow_symlinks, within=self.root)
+
+
 def _excluded(rel: str, exclude: tuple[str, ...]) -> bool:
     """Whether Jekyll skips this folder (hidden, underscored, or matched by ``exclude``)."""
     name = rel.rsplit("/", 1)[-1]
@@ -160,15 +174,24 @@ def _excluded(rel: str, exclude: tuple[str, ...]) -> bool:
     return any(rel == e or rel.startswith(e + "/") for e in exclude)
 
 
-def _posts_dirs(base: Path, exclude: tuple[str, ...]) -> list[Path]:
-    """Every ``_posts`` folder Jekyll reads: in ``base`` and in its (category) subfolders."""
+def _posts_dirs(base: Path, exclude: tuple[str, ...], walk: _Walk) -> list[Path]:
+    """Every ``_posts`` folder Jekyll reads: in ``base`` and in its (category) subfolders;
+    a folder linked out of the site root is refused unless ``walk.follow_symlinks``, and a
+    folder already seen (through a link) is not read twice."""
     found: list[Path] = []
     stack = [base]
+    seen = {os.path.realpath(base)}
     while stack:
         folder = stack.pop()
         for child in sorted(folder.iterdir()):
             if not child.is_dir():
                 continue
+            if child.is_symlink():
+                if not walk.follow_symlinks:
+                    refuse_link_out(child, walk.root)
+                if os.path.realpath(child) in seen:
+                    continue  # a link back up the tree, or to a folder already read
+            seen.add(os.path.realpath(child))
             rel = child.relative_to(base).as_posix()
             if child.name == "_posts":
                 found.append(child)
@@ -178,25 +201,31 @@ def _posts_dirs(base: Path, exclude: tuple[str, ...]) -> list[Path]:
 
 
 def _documents(
-    collections_dir: Path, collections: dict[str, dict[str, Any]], exclude: tuple[str, ...]
+    collections_dir: Path,
+    collections: dict[str, dict[str, Any]],
+    exclude: tuple[str, ...],
+    walk: _Walk,
 ) -> Iterator[tuple[Path, str, str, list[str]]]:
     """(file, collection, path inside the collection, folder categories) for every document."""
-    for posts_dir in _posts_dirs(collections_dir, exclude):
+    for posts_dir in _posts_dirs(collections_dir, exclude, walk):
         folder_categories = list(posts_dir.parent.relative_to(collections_dir).parts)
-        for path in sorted(posts_dir.rglob("*")):
-            if path.is_file() and path.suffix.lower() in MARKDOWN:
+        for path in walk.files(posts_dir):
+            if path.is_file():
                 yield path, "posts", path.relative_to(posts_dir).as_posix(), folder_categories
     for name, meta in collections.items():
         if name == "posts" or not meta.get("output"):
             continue
         folder = collections_dir / f"_{name}"
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            if path.is_file() and path.suffix.lower() in MARKDOWN:
+        for path in walk.files(folder) if folder.is_dir() else []:
+            if path.is_file():
                 yield path, name, path.relative_to(folder).as_posix(), []
 
 
-def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
-    """Every post and output-collection document that ``jekyll build`` publishes."""
+def read(site: Site, now: dt.datetime | None = None, *, follow_symlinks: bool = False) -> SiteRead:
+    """Every post and output-collection document that ``jekyll build`` publishes.
+
+    A symbolic link (file or folder) leading out of the site root is an error naming it,
+    unless ``follow_symlinks`` (:func:`recommender.loaders.files_under`)."""
     config = site.config
     now = now or dt.datetime.now(dt.timezone.utc)
     source_dir = site.root / str(config.get("source") or ".")
@@ -205,8 +234,9 @@ def read(site: Site, now: dt.datetime | None = None) -> SiteRead:
     base = base_path(config.get("baseurl"))
     articles, skipped, rejected, sources = [], [], [], {}
     exclude = DEFAULT_EXCLUDE + tuple(str(e).strip("/") for e in config.get("exclude") or ())
+    walk = _Walk(site.root, follow_symlinks)
     for path, collection, inner, folder_categories in _documents(
-        collections_dir, collections, exclude
+        collections_dir, collections, exclude, walk
     ):
         rel = path.relative_to(source_dir).as_posix()
         source = str(path)

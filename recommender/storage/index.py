@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from recommender.errors import SettingsError
 from recommender.storage.flat import FlatIndex
+from recommender.storage.quantized import HNSWSQIndex, IVFPQIndex
 from recommender.storage.slotted import HNSWIndex, IVFIndex, SlottedIndex
 from recommender.storage.vector_base import INDEX_FILE, TOMBSTONES_FILE, VectorIndex
 
@@ -38,7 +39,9 @@ __all__ = [
     "TOMBSTONES_FILE",
     "FlatIndex",
     "HNSWIndex",
+    "HNSWSQIndex",
     "IVFIndex",
+    "IVFPQIndex",
     "SlottedIndex",
     "VectorIndex",
     "choose_index_type",
@@ -52,10 +55,15 @@ DEFAULT_EXACT_MAX = 50_000
 benchmarks/results/scale.md), so beyond ~50k it alone eats the 10 ms budget of a read-more
 list, while HNSW answers in under 1 ms with recall@10 of 1.000 at 100k (0.970 at 1M)."""
 DEFAULT_APPROXIMATE = "hnsw"
+DEFAULT_QUANTIZED = "hnsw-sq"
+DEFAULT_QUANTIZED_MIN = 2_000_000
+"""``auto`` keeps vectors in 8 bits (``hnsw-sq``) above this many articles: full-precision
+HNSW holds about 1.8 GB per million 384-dimension vectors, so 10M would need 18 GB of memory
+on a serving box; 8-bit codes need under half of that (benchmarks/results/quantized.md)."""
 
 
 INDEX_TYPES: dict[str, type[VectorIndex]] = {
-    cls.kind: cls for cls in (FlatIndex, HNSWIndex, IVFIndex)
+    cls.kind: cls for cls in (FlatIndex, HNSWIndex, IVFIndex, HNSWSQIndex, IVFPQIndex)
 }
 
 
@@ -69,7 +77,10 @@ def index_class(kind: str) -> type[VectorIndex]:
 
 
 def choose_index_type(requested: str, count: int, exact_max: int = DEFAULT_EXACT_MAX) -> str:
-    """``auto``: exact search up to ``exact_max`` articles, approximate above; else as named."""
+    """``auto``: exact search up to ``exact_max`` articles, HNSW above, HNSW over 8-bit vectors
+    above :data:`DEFAULT_QUANTIZED_MIN`; else as named."""
     if requested == AUTO:
-        return FlatIndex.kind if count <= exact_max else DEFAULT_APPROXIMATE
+        if count <= exact_max:
+            return FlatIndex.kind
+        return DEFAULT_APPROXIMATE if count <= DEFAULT_QUANTIZED_MIN else DEFAULT_QUANTIZED
     return index_class(requested).kind

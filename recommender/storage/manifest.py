@@ -122,6 +122,8 @@ class Manifest:
     lexical_version: int | None = None
     ranking: Mapping[str, Any] = field(default_factory=dict)
     rules: Mapping[str, Any] = field(default_factory=dict)
+    precompute: bool = True  # store read-more lists with each version (recommender.precomputed)
+    lists: Mapping[str, Any] = field(default_factory=dict)  # what the write did to them
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "manifest") -> Manifest:
@@ -162,6 +164,8 @@ class Manifest:
             lexical_version=_optional(data, "lexical_version", int, where),
             ranking=dict(ranking),
             rules=dict(rules),
+            precompute=bool(data.get("precompute", True)),
+            lists=dict(data.get("lists") or {}),
         )
 
     # Short names kept for callers written against the dict-backed manifest.

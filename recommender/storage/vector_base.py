@@ -21,6 +21,8 @@ class VectorIndex(ABC):
 
     kind: ClassVar[str]
     approximate: ClassVar[bool] = False
+    lossy: ClassVar[float] = 0.0
+    """Largest difference between a stored vector's component and the one given (0: exact)."""
     DEFAULTS: ClassVar[Mapping[str, float]] = {}
     """Parameters and their defaults; saved in the manifest, replayed at load."""
 

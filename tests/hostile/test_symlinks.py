@@ -7,7 +7,9 @@ deleting files outside ``--out``. Neither follows links out of its folder unless
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from recommender.engine import Engine
 from recommender.errors import ExportTargetError, InputError
 from recommender.export import export
 from recommender.loaders import load_articles
+from recommender.sites import detect, read_site
 
 from ..conftest import FakeEncoder
 
@@ -171,5 +174,130 @@ def test_cli_build_refuses_then_follows_with_the_flag(
             missing_model,
         ],
     )
+    assert followed.exit_code == 1
+    assert "symbolic link" not in followed.output and "no-such-model" in followed.output
+
+
+# ------------------------------------------------------------- Hugo and Jekyll site roots
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _site_post(path: Path, title: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\ntitle: {title}\ndate: 2025-05-01\n---\nBody of {title}.\n")
+
+
+@pytest.fixture
+def hugo_site(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(site root, its posts folder, a private folder beside the site)."""
+    root, secret = tmp_path / "blog", tmp_path / "private"
+    (root / "hugo.toml").parent.mkdir(parents=True)
+    (root / "hugo.toml").write_text('baseURL = "https://example.org/"\n')
+    _site_post(root / "content" / "posts" / "summit.md", "Summit")
+    _site_post(secret / "2025-05-02-passwords.md", "Secret notes")
+    return root, root / "content" / "posts", secret
+
+
+@pytest.fixture
+def jekyll_site(tmp_path: Path) -> tuple[Path, Path, Path]:
+    root, secret = tmp_path / "blog", tmp_path / "private"
+    (root / "_config.yml").parent.mkdir(parents=True)
+    (root / "_config.yml").write_text("baseurl: ''\n")
+    _site_post(root / "_posts" / "2025-05-01-summit.md", "Summit")
+    _site_post(secret / "2025-05-02-passwords.md", "Secret notes")
+    return root, root / "_posts", secret
+
+
+SITES = ["hugo_site", "jekyll_site"]
+
+
+def _read(root: Path, follow: bool = False) -> list[str]:
+    site = detect(root)
+    assert site is not None
+    read = read_site(site, NOW, follow_symlinks=follow)
+    assert not read.rejected
+    return sorted(a.title for a in read.articles)
+
+
+@pytest.mark.parametrize("kind", SITES)
+def test_site_file_link_out_of_the_root_is_refused(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    root, posts, secret = request.getfixturevalue(kind)
+    link = posts / "2025-05-02-notes.md"
+    os.symlink(secret / "2025-05-02-passwords.md", link)
+    with pytest.raises(InputError) as info:
+        _read(root)
+    message = str(info.value)
+    assert message.startswith(f"{link}: ") and "\n" not in message
+    assert "outside" in message and "--follow-symlinks" in message
+    assert _read(root, follow=True) == ["Secret notes", "Summit"]
+
+
+@pytest.mark.parametrize("kind", SITES)
+@pytest.mark.parametrize("where", ["posts", "above"])
+def test_site_folder_link_out_of_the_root_is_refused(
+    kind: str, where: str, request: pytest.FixtureRequest
+) -> None:
+    root, posts, secret = request.getfixturevalue(kind)
+    # inside the posts folder, or (Jekyll: a category folder holding a _posts; Hugo: a
+    # section) directly under the content root
+    if where == "posts":
+        link = posts / "more"
+        os.symlink(secret, link)
+    else:
+        outside = secret.parent / "category"
+        (outside / "_posts").mkdir(parents=True)
+        os.replace(secret / "2025-05-02-passwords.md", outside / "_posts" / "2025-05-02-p.md")
+        link = posts.parent / "category"
+        os.symlink(outside if kind == "jekyll_site" else outside / "_posts", link)
+    with pytest.raises(InputError, match="symbolic link") as info:
+        _read(root)
+    assert str(info.value).startswith(f"{link}: ")
+    assert _read(root, follow=True) == ["Secret notes", "Summit"]
+
+
+@pytest.mark.parametrize("kind", SITES)
+def test_site_posts_folder_itself_linked_out_is_refused(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    root, posts, secret = request.getfixturevalue(kind)
+    shutil.rmtree(posts)
+    os.symlink(secret, posts)
+    with pytest.raises(InputError, match="outside"):
+        _read(root)
+    assert _read(root, follow=True) == ["Secret notes"]
+
+
+@pytest.mark.parametrize("kind", SITES)
+def test_site_links_inside_the_root_are_fine(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    root, posts, _ = request.getfixturevalue(kind)
+    _site_post(root / "drafts" / "2025-05-03-kept.md", "Kept")
+    os.symlink(root / "drafts" / "2025-05-03-kept.md", posts / "2025-05-03-kept.md")
+    os.symlink(root, posts / "loop")  # inside the root and a cycle: neither refused nor hung
+    assert _read(root) == ["Kept", "Summit"]
+    os.symlink(root, tmp_path / "root-link")  # the root given may itself be a link
+    assert _read(tmp_path / "root-link") == ["Kept", "Summit"]
+
+
+@pytest.mark.parametrize("kind", SITES)
+def test_cli_site_build_refuses_then_follows_with_the_flag(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from recommender.cli import app
+
+    root, posts, secret = request.getfixturevalue(kind)
+    os.symlink(secret / "2025-05-02-passwords.md", posts / "2025-05-02-notes.md")
+    index = tmp_path / "indexes" / "site"
+    refused = CliRunner().invoke(app, ["build", str(root), "--index", str(index)])
+    assert refused.exit_code == 1 and "--follow-symlinks" in refused.output
+    assert not index.exists()
+    missing_model = str(tmp_path / "no-such-model")
+    args = ["build", str(root), "--index", str(index), "--follow-symlinks", "--no-cache"]
+    followed = CliRunner().invoke(app, [*args, "--model", missing_model])
     assert followed.exit_code == 1
     assert "symbolic link" not in followed.output and "no-such-model" in followed.output

@@ -1,0 +1,436 @@
+"""Precomputed read-more lists: every article's list under the index's stored settings,
+computed at write time and stored with the version, so the common request reads instead of
+ranking.
+
+Files in the version folder (memory-mapped by every reader, so worker processes share one copy
+in the page cache):
+
+- ``lists.bin``: per article, the ranked list as JSON (``[[row, score, why], ...]``, floats in
+  Python's round-trip form, so scores come back bit for bit), then the HTTP ``results`` array
+  exactly as the API writes it;
+- ``lists-index.npy``: int64 ``[n, 3]``: offset, length of the list JSON, length of the HTTP
+  JSON (-1: not precomputed, answered live);
+- ``lists-floor.npy``: float32 ``[n]``: the lowest cosine among the candidates the ranker
+  retrieved for the list (``-inf`` when it scored every eligible row); incremental updates use it;
+- ``lists.json``: format, ``k``, the key of the settings and rules the lists were ranked with.
+
+What is precomputed, and when it is used:
+
+- lists for ``k`` = :data:`DEFAULT_LIST_K` (the API's default). Another ``k`` is ranked live:
+  the first 3 of a list of 5 are not always the list of 3 (duplicate collapse and pool growth
+  look deeper for larger ``k``), and answers must be the same either way;
+- only when the age reference is the source article's date (``recency_reference = "source"``,
+  the default) and the source is dated: then a list does not depend on the clock. Undated
+  sources and ``recency_reference = "now"`` are ranked live (their ages move with time);
+- only when the engine's settings and rules are those the lists were ranked with: a config
+  file's ``[ranking]`` or ``[rules]`` that differ, or any per-call option or ``exclude``, is
+  ranked live.
+
+Incremental writes (upsert, remove) reuse the previous version's lists when that is exact:
+the corpus-wide statistics (lexical vocabulary and idf, tag idf) are unchanged, both versions
+use exact search (``flat-ip``; an approximate graph changes other queries' answers), and then
+only these lists are ranked again: the written articles' own; lists that showed, collapsed or
+pinned a written or removed article; lists under an active filter, with a fallback, or shorter
+than ``k``; and lists whose retrieval floor a written vector (old or new) reaches, so that it was
+or now is one of their candidates. Any other write recomputes every list: adding or removing an
+article moves the idf of every term, so every list's lexical scores move with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import mmap
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recommender.ranking import RankingSettings
+from recommender.ranking.rules import EditorialRules
+from recommender.results import Recommendation, Why
+
+if TYPE_CHECKING:
+    from recommender.engine import Engine
+
+LISTS_FILE = "lists.bin"
+LISTS_INDEX = "lists-index.npy"
+LISTS_FLOOR = "lists-floor.npy"
+LISTS_META = "lists.json"
+LISTS_FORMAT = 1
+DEFAULT_LIST_K = 5
+FLOOR_MARGIN = 1e-5
+"""Slack on the retrieval floor: FAISS and numpy may round one cosine differently."""
+
+
+def lists_key(settings: RankingSettings, rules: EditorialRules, k: int) -> str:
+    """What a stored list depends on besides the corpus."""
+    blob = json.dumps(
+        [LISTS_FORMAT, k, settings.to_dict(), rules.to_dict()], sort_keys=True, default=str
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def clock_free(settings: RankingSettings) -> bool:
+    """Lists under these settings do not depend on the time of the request (dated sources)."""
+    return settings.recency_reference == "source"
+
+
+def http_results(results: Sequence[Any]) -> bytes:
+    """The ``results`` array of ``GET /related/{id}``, as the API writes it."""
+    payload = [r.to_dict() for r in results]
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def http_body(article_id: str, results_json: bytes) -> bytes:
+    """The whole ``GET /related/{id}`` body around a stored ``results`` array."""
+    head = json.dumps(article_id, ensure_ascii=False)
+    return b'{"id":' + head.encode() + b',"results":' + results_json + b"}"
+
+
+# ---------------------------------------------------------------------------- reading
+class PrecomputedLists:
+    """The stored lists of one version, memory-mapped."""
+
+    def __init__(self, meta: Mapping[str, Any], index: np.ndarray, floor: np.ndarray, blob: Any):
+        self.meta = dict(meta)
+        self.k = int(meta["k"])
+        self.key = str(meta["key"])
+        self.index = index
+        self.floor = floor
+        self._blob = blob
+
+    @classmethod
+    def load(cls, folder: Path) -> PrecomputedLists | None:
+        """The folder's lists, or None when it has none (older versions, or not precomputable)."""
+        if not (folder / LISTS_META).exists():
+            return None
+        meta = json.loads((folder / LISTS_META).read_text(encoding="utf-8"))
+        if meta.get("format") != LISTS_FORMAT:
+            return None  # written by another version of this package: answer live
+        index = np.load(folder / LISTS_INDEX, mmap_mode="r", allow_pickle=False)
+        floor = np.load(folder / LISTS_FLOOR, mmap_mode="r", allow_pickle=False)
+        blob: Any = b""
+        if (folder / LISTS_FILE).stat().st_size:
+            with open(folder / LISTS_FILE, "rb") as handle:
+                blob = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return cls(meta, index, floor, blob)
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    def serves(self, settings: RankingSettings, rules: EditorialRules, k: int) -> bool:
+        return k == self.k and lists_key(settings, rules, k) == self.key
+
+    def has(self, row: int) -> bool:
+        return int(self.index[row, 1]) >= 0
+
+    def ranked(self, row: int) -> list[tuple[int, float, Why]] | None:
+        """(row, score, why) of the stored list, or None when the list is answered live."""
+        offset, length, _ = (int(v) for v in self.index[row])
+        if length < 0:
+            return None
+        items = json.loads(self._blob[offset : offset + length])
+        return [(int(r), float(s), why_from_dict(w)) for r, s, w in items]
+
+    def results_json(self, row: int) -> bytes | None:
+        """The stored HTTP ``results`` array, or None when the list is answered live."""
+        offset, length, http = (int(v) for v in self.index[row])
+        if length < 0:
+            return None
+        return bytes(self._blob[offset + length : offset + length + http])
+
+
+def why_from_dict(data: Mapping[str, Any]) -> Why:
+    """The :class:`Why` whose ``to_dict()`` is ``data`` (as stored): every field ``to_dict``
+    writes, JSON lists back to tuples; fields it leaves out keep their defaults."""
+    values: dict[str, Any] = {
+        f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+        for f in dataclasses.fields(Why)
+        if f.name in data
+    }
+    values["contributions"] = dict(data["contributions"])
+    return Why(**values)
+
+
+def _lists_for(engine: Engine, article_id: str, k: int) -> tuple[PrecomputedLists, int] | None:
+    lists, row = engine.precomputed, engine.store.row_of(article_id)
+    if lists is None or row is None or not lists.serves(engine.settings, engine.rules, k):
+        return None
+    return lists, row
+
+
+def stored_list(
+    engine: Engine, article_id: str, k: int = DEFAULT_LIST_K
+) -> list[Recommendation] | None:
+    """The stored list of an article under the engine's settings, or None (rank live)."""
+    found = _lists_for(engine, article_id, k)
+    ranked = found[0].ranked(found[1]) if found else None
+    if ranked is None:
+        return None
+    articles = engine.store.articles([r for r, _, _ in ranked])
+    return [
+        Recommendation(article=a, score=score, why=why)
+        for a, (_, score, why) in zip(articles, ranked, strict=True)
+    ]
+
+
+def stored_body(engine: Engine, article_id: str, k: int = DEFAULT_LIST_K) -> bytes | None:
+    """The stored ``GET /related/{id}`` body, or None (rank live)."""
+    found = _lists_for(engine, article_id, k)
+    results = found[0].results_json(found[1]) if found else None
+    if results is None:
+        return None
+    engine.lists_served["precomputed"] += 1
+    return http_body(article_id, results)
+
+
+# ---------------------------------------------------------------------------- computing
+@dataclass(frozen=True)
+class ListsReport:
+    """What a write did to the stored lists."""
+
+    mode: str  # "full", "incremental", "dropped" (an update that is not exact) or "none"
+    computed: int  # lists ranked now
+    reused: int  # lists carried over from the previous version
+    live: int  # articles answered live (undated sources)
+    seconds: float
+    reason: str = ""  # why an update recomputed everything
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "computed": self.computed,
+            "reused": self.reused,
+            "live": self.live,
+            "seconds": round(self.seconds, 4),
+            "reason": self.reason,
+        }
+
+
+class _RecordingIndex:
+    """The engine's index, noting the lowest cosine a ranking retrieved (its floor)."""
+
+    def __init__(self, index: Any) -> None:
+        self._index = index
+        self.floor = math.inf
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, rows = self._index.search(queries, k)
+        valid = scores[0][rows[0] >= 0]
+        if len(valid) < k:  # every row came back: the whole index was a candidate
+            self.floor = -math.inf
+        elif len(valid):
+            self.floor = min(self.floor, float(valid.min()))
+        return scores, rows
+
+
+@dataclass
+class _Entry:
+    ranked: bytes  # the list JSON ("" for live)
+    http: bytes
+    floor: float
+
+
+def _rank_one(engine: Engine, recorder: _RecordingIndex, row: int, k: int) -> _Entry:
+    cols = engine.store.columns
+    if np.isnan(cols.timestamps[row]):
+        return _Entry(b"", b"", -math.inf)
+    recorder.floor = math.inf  # searches of this list only
+    results = engine.related_live(str(cols.ids[row]), k)
+    floor = recorder.floor if recorder.floor != math.inf else -math.inf  # no search: all rows
+    ranked = [[engine.store.row_of(r.id), r.score, r.why.to_dict()] for r in results]
+    return _Entry(
+        json.dumps(ranked, ensure_ascii=False, separators=(",", ":")).encode(),
+        http_results(results),
+        floor,
+    )
+
+
+def _compute(engine: Engine, rows: Iterable[int], k: int) -> dict[int, _Entry]:
+    """Rank ``rows``' lists one by one, with one BLAS/OpenMP thread: each list is a few small
+    products, where thread pools only add hand-offs (500 lists of 10k: 3.1 s with one thread,
+    18 s with the default two, on 2 busy cores)."""
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    recorder = _RecordingIndex(engine.index)
+    original = engine.ranker.index
+    engine.ranker.index = recorder  # type: ignore[assignment]
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            return {row: _rank_one(engine, recorder, row, k) for row in rows}
+    finally:
+        engine.ranker.index = original
+        faiss.omp_set_num_threads(threads)
+
+
+def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str) -> None:
+    index = np.full((n, 3), -1, dtype=np.int64)
+    floor = np.full(n, -np.inf, dtype=np.float32)
+    offset = 0
+    with open(folder / LISTS_FILE, "wb") as out:
+        for row in range(n):
+            entry = entries[row]
+            floor[row] = entry.floor
+            if not entry.ranked:
+                continue
+            out.write(entry.ranked)
+            out.write(entry.http)
+            index[row] = (offset, len(entry.ranked), len(entry.http))
+            offset += len(entry.ranked) + len(entry.http)
+    np.save(folder / LISTS_INDEX, index, allow_pickle=False)
+    np.save(folder / LISTS_FLOOR, floor, allow_pickle=False)
+    meta = {"format": LISTS_FORMAT, "k": k, "key": key, "articles": n}
+    (folder / LISTS_META).write_text(json.dumps(meta) + "\n", encoding="utf-8")
+
+
+def _reuse(previous: PrecomputedLists, old_row: int, new_row_of: np.ndarray) -> _Entry:
+    """A previous list with its rows renumbered (the HTTP JSON names ids, not rows)."""
+    offset, length, http = (int(v) for v in previous.index[old_row])
+    if length < 0:
+        return _Entry(b"", b"", float(previous.floor[old_row]))
+    raw = previous._blob
+    ranked = json.loads(raw[offset : offset + length])
+    for item in ranked:
+        item[0] = int(new_row_of[item[0]])
+    return _Entry(
+        json.dumps(ranked, ensure_ascii=False, separators=(",", ":")).encode(),
+        bytes(raw[offset + length : offset + length + http]),
+        float(previous.floor[old_row]),
+    )
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a new version follows from the previous one: its row ``i`` is the previous row
+    ``keep[i]`` for ``i < len(keep)``; later rows are new. ``dropped``: previous rows removed or
+    replaced."""
+
+    previous: Engine
+    keep: np.ndarray
+    dropped: Sequence[int]
+
+
+def write_lists(folder: Path, engine: Engine, change: Change | None = None) -> ListsReport:
+    """Compute and save the lists of ``engine`` (a version being written) into ``folder``."""
+    started = time.perf_counter()
+    n = len(engine.store)
+    k = DEFAULT_LIST_K
+    if not clock_free(engine.settings):
+        return ListsReport("none", 0, 0, n, time.perf_counter() - started)
+    key = lists_key(engine.settings, engine.rules, k)
+    reason = _incremental_blocker(engine, change, key)
+    if change is not None and reason:
+        # An update that cannot carry the lists over exactly would re-rank every article (87 s
+        # at 10k here): a publish must not wait for that. This version is served by live
+        # ranking; the next build or reindex computes the lists again.
+        return ListsReport("dropped", 0, 0, n, time.perf_counter() - started, reason)
+    if change is None:
+        entries = _compute(engine, range(n), k)
+        mode, reused = "full", 0
+    else:
+        previous = change.previous.precomputed
+        assert previous is not None  # checked by _incremental_blocker
+        again = affected_rows(engine, change)
+        new_row_of = np.full(len(change.previous.store), -1, dtype=np.int64)
+        new_row_of[change.keep] = np.arange(len(change.keep))
+        entries = _compute(engine, sorted(again), k)
+        for new_row, old_row in enumerate(change.keep.tolist()):
+            if new_row not in entries:
+                entries[new_row] = _reuse(previous, old_row, new_row_of)
+        mode, reused = "incremental", n - len(again)
+    _save(folder, n, entries, k, key)
+    live = sum(1 for e in entries.values() if not e.ranked)
+    computed = n - reused
+    return ListsReport(mode, computed, reused, live, time.perf_counter() - started, reason)
+
+
+def _incremental_blocker(engine: Engine, change: Change | None, key: str) -> str:
+    """Why the previous lists cannot be carried over ("" when they can)."""
+    if change is None:
+        return "new index"
+    previous = change.previous
+    lists = previous.precomputed
+    if lists is None or lists.key != key or len(lists) != len(previous.store):
+        return "the previous version has no lists for these settings"
+    if engine.index.kind != "flat-ip" or previous.index.kind != "flat-ip":
+        return "approximate index: a write changes other queries' candidates"
+    old_lex, new_lex = previous.lexical, engine.lexical
+    if (old_lex is None) != (new_lex is None):
+        return "lexical statistics changed"
+    if (
+        old_lex is not None
+        and new_lex is not None
+        and (
+            old_lex.vocabulary != new_lex.vocabulary or not np.array_equal(old_lex.idf, new_lex.idf)
+        )
+    ):
+        return "lexical statistics changed (the corpus's texts changed)"
+    if previous.store.columns.tag_idf != engine.store.columns.tag_idf:
+        return "tag statistics changed"
+    return ""
+
+
+def affected_rows(engine: Engine, change: Change) -> set[int]:
+    """New rows whose lists may differ from the previous version's (see the module notes)."""
+    previous = change.previous
+    lists = previous.precomputed
+    assert lists is not None
+    n_new, kept = len(engine.store), len(change.keep)
+    dropped = set(int(r) for r in change.dropped)
+    affected = set(range(kept, n_new))  # new articles' own lists
+    old_ids = previous.store.columns.ids
+    written_ids = {str(old_ids[r]) for r in dropped} | {
+        str(i) for i in engine.store.columns.ids[kept:]
+    }
+    for new_row, old_row in enumerate(change.keep.tolist()):
+        source_id = str(old_ids[old_row])
+        if old_row in dropped or _needs_rank(
+            lists, old_row, dropped, written_ids, engine, source_id
+        ):
+            affected.add(new_row)
+    vectors = [previous.index.vectors(np.array(sorted(dropped), dtype=np.int64))]
+    if n_new > kept:
+        vectors.append(engine.index.vectors(np.arange(kept, n_new, dtype=np.int64)))
+    written = np.vstack([v for v in vectors if len(v)]) if any(len(v) for v in vectors) else None
+    if written is not None and kept:
+        own = engine.index.vectors(np.arange(kept, dtype=np.int64))
+        reach = (own @ written.T).max(axis=1)
+        floor = np.asarray(lists.floor)[change.keep]
+        affected.update(np.flatnonzero(reach >= floor - FLOOR_MARGIN).tolist())
+    return affected
+
+
+def _needs_rank(
+    lists: PrecomputedLists,
+    old_row: int,
+    dropped: set[int],
+    written_ids: set[str],
+    engine: Engine,
+    source_id: str,
+) -> bool:
+    """A stored list that depends on more than its candidates, or shows a written article."""
+    ranked = lists.ranked(old_row)
+    if ranked is None:
+        return False  # answered live in both versions (undated source)
+    if len(ranked) < lists.k:
+        return True
+    if engine.rules.pins_for(source_id):
+        return True
+    for row, _, why in ranked:
+        if row in dropped or why.fallback is not None or why.filters:
+            return True
+        if written_ids.intersection(why.collapsed):
+            return True
+    return False
