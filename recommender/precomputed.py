@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recommender.listreach import Change, affected_rows, incremental_blocker
 from recommender.ranking import RankingSettings
 from recommender.ranking.rules import EditorialRules
 from recommender.results import Recommendation, Why
@@ -64,8 +65,6 @@ LISTS_FLOOR = "lists-floor.npy"
 LISTS_META = "lists.json"
 LISTS_FORMAT = 1
 DEFAULT_LIST_K = 5
-FLOOR_MARGIN = 1e-5
-"""Slack on the retrieval floor: FAISS and numpy may round one cosine differently."""
 
 
 def lists_key(settings: RankingSettings, rules: EditorialRules, k: int) -> str:
@@ -226,7 +225,7 @@ class _RecordingIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         scores, rows = self._index.search(queries, k)
         valid = scores[0][rows[0] >= 0]
-        if len(valid) < k:  # every row came back: the whole index was a candidate
+        if len(valid) < k or k >= self._index.count:  # every row was a candidate
             self.floor = -math.inf
         elif len(valid):
             self.floor = min(self.floor, float(valid.min()))
@@ -311,17 +310,6 @@ def _reuse(previous: PrecomputedLists, old_row: int, new_row_of: np.ndarray) -> 
     )
 
 
-@dataclass(frozen=True)
-class Change:
-    """How a new version follows from the previous one: its row ``i`` is the previous row
-    ``keep[i]`` for ``i < len(keep)``; later rows are new. ``dropped``: previous rows removed or
-    replaced."""
-
-    previous: Engine
-    keep: np.ndarray
-    dropped: Sequence[int]
-
-
 def write_lists(folder: Path, engine: Engine, change: Change | None = None) -> ListsReport:
     """Compute and save the lists of ``engine`` (a version being written) into ``folder``."""
     started = time.perf_counter()
@@ -330,18 +318,20 @@ def write_lists(folder: Path, engine: Engine, change: Change | None = None) -> L
     if not clock_free(engine.settings):
         return ListsReport("none", 0, 0, n, time.perf_counter() - started)
     key = lists_key(engine.settings, engine.rules, k)
-    reason = _incremental_blocker(engine, change, key)
-    if change is not None and reason:
-        # An update that cannot carry the lists over exactly would re-rank every article (87 s
-        # at 10k here): a publish must not wait for that. This version is served by live
-        # ranking; the next build or reindex computes the lists again.
+    reason = incremental_blocker(engine, change, key)
+    if change is not None and reason and reason == change.refit:
+        change = None  # the statistics were fitted again: every list is ranked again
+    elif change is not None and reason:
+        # No previous lists, or an approximate index: carrying lists over would not be exact,
+        # and re-ranking every article (87 s at 10k here) must not hold up a publish. This
+        # version is served by live ranking; the next build or reindex ranks the lists again.
         return ListsReport("dropped", 0, 0, n, time.perf_counter() - started, reason)
     if change is None:
         entries = _compute(engine, range(n), k)
         mode, reused = "full", 0
     else:
         previous = change.previous.precomputed
-        assert previous is not None  # checked by _incremental_blocker
+        assert previous is not None  # checked by incremental_blocker
         again = affected_rows(engine, change)
         new_row_of = np.full(len(change.previous.store), -1, dtype=np.int64)
         new_row_of[change.keep] = np.arange(len(change.keep))
@@ -354,83 +344,3 @@ def write_lists(folder: Path, engine: Engine, change: Change | None = None) -> L
     live = sum(1 for e in entries.values() if not e.ranked)
     computed = n - reused
     return ListsReport(mode, computed, reused, live, time.perf_counter() - started, reason)
-
-
-def _incremental_blocker(engine: Engine, change: Change | None, key: str) -> str:
-    """Why the previous lists cannot be carried over ("" when they can)."""
-    if change is None:
-        return "new index"
-    previous = change.previous
-    lists = previous.precomputed
-    if lists is None or lists.key != key or len(lists) != len(previous.store):
-        return "the previous version has no lists for these settings"
-    if engine.index.kind != "flat-ip" or previous.index.kind != "flat-ip":
-        return "approximate index: a write changes other queries' candidates"
-    old_lex, new_lex = previous.lexical, engine.lexical
-    if (old_lex is None) != (new_lex is None):
-        return "lexical statistics changed"
-    if (
-        old_lex is not None
-        and new_lex is not None
-        and (
-            old_lex.vocabulary != new_lex.vocabulary or not np.array_equal(old_lex.idf, new_lex.idf)
-        )
-    ):
-        return "lexical statistics changed (the corpus's texts changed)"
-    if previous.store.columns.tag_idf != engine.store.columns.tag_idf:
-        return "tag statistics changed"
-    return ""
-
-
-def affected_rows(engine: Engine, change: Change) -> set[int]:
-    """New rows whose lists may differ from the previous version's (see the module notes)."""
-    previous = change.previous
-    lists = previous.precomputed
-    assert lists is not None
-    n_new, kept = len(engine.store), len(change.keep)
-    dropped = set(int(r) for r in change.dropped)
-    affected = set(range(kept, n_new))  # new articles' own lists
-    old_ids = previous.store.columns.ids
-    written_ids = {str(old_ids[r]) for r in dropped} | {
-        str(i) for i in engine.store.columns.ids[kept:]
-    }
-    for new_row, old_row in enumerate(change.keep.tolist()):
-        source_id = str(old_ids[old_row])
-        if old_row in dropped or _needs_rank(
-            lists, old_row, dropped, written_ids, engine, source_id
-        ):
-            affected.add(new_row)
-    vectors = [previous.index.vectors(np.array(sorted(dropped), dtype=np.int64))]
-    if n_new > kept:
-        vectors.append(engine.index.vectors(np.arange(kept, n_new, dtype=np.int64)))
-    written = np.vstack([v for v in vectors if len(v)]) if any(len(v) for v in vectors) else None
-    if written is not None and kept:
-        own = engine.index.vectors(np.arange(kept, dtype=np.int64))
-        reach = (own @ written.T).max(axis=1)
-        floor = np.asarray(lists.floor)[change.keep]
-        affected.update(np.flatnonzero(reach >= floor - FLOOR_MARGIN).tolist())
-    return affected
-
-
-def _needs_rank(
-    lists: PrecomputedLists,
-    old_row: int,
-    dropped: set[int],
-    written_ids: set[str],
-    engine: Engine,
-    source_id: str,
-) -> bool:
-    """A stored list that depends on more than its candidates, or shows a written article."""
-    ranked = lists.ranked(old_row)
-    if ranked is None:
-        return False  # answered live in both versions (undated source)
-    if len(ranked) < lists.k:
-        return True
-    if engine.rules.pins_for(source_id):
-        return True
-    for row, _, why in ranked:
-        if row in dropped or why.fallback is not None or why.filters:
-            return True
-        if written_ids.intersection(why.collapsed):
-            return True
-    return False
