@@ -12,9 +12,10 @@ are ranked again:
   vector (it was a candidate) or a new one (it now is). Every candidate source is dense: the
   ranker pulls no lexical- or tag-only candidates, and copy groups (``ranking/dedupe.py``) are
   components among candidates, so a list none of whose candidates was written keeps its groups;
-- lists that showed, collapsed or pinned a written or removed article, or depend on more than
-  their candidates: under an active filter, with a fallback, shorter than ``k`` (the pool may
-  have grown, or stopped, on lexical evidence outside it: ``ranking/floor.py``), or with pins.
+- lists that depend on more than their candidates: under an active filter, with a fallback,
+  shorter than ``k`` (the pool may have grown, or stopped, on lexical evidence outside it:
+  ``ranking/floor.py``), or with pins. A list that showed or collapsed a written article needs
+  no rule of its own: what it shows or collapses was a candidate, reached by the old vector.
 
 Anything else (statistics refitted, an approximate index, no previous lists) ranks every list,
 or leaves the version to live ranking (``precomputed.write_lists`` says which, and why).
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from recommender.precomputed import PrecomputedLists
     from recommender.storage.lexical import LexicalModel
 
+DEPENDS_ON_MORE = 1
+"""The flag ``precomputed`` stores on a list that depends on more than its candidates."""
 FLOOR_MARGIN = 1e-5
 """Slack on the retrieval floor: FAISS and numpy may round one cosine differently."""
 
@@ -88,23 +91,17 @@ def affected_rows(engine: Engine, change: Change) -> set[int]:
     lists = previous.precomputed
     assert lists is not None
     n_new, kept = len(engine.store), len(change.keep)
-    dropped = set(int(r) for r in change.dropped)
+    dropped = np.asarray(sorted(int(r) for r in change.dropped), dtype=np.int64)
     affected = set(range(kept, n_new))  # new articles' own lists
     old_ids = previous.store.columns.ids
-    written_ids = {str(old_ids[r]) for r in dropped} | {
-        str(i) for i in engine.store.columns.ids[kept:]
-    }
     for new_row, old_row in enumerate(change.keep.tolist()):
-        source_id = str(old_ids[old_row])
-        if old_row in dropped or _needs_rank(
-            lists, old_row, dropped, written_ids, engine, source_id
-        ):
+        if _needs_rank(lists, old_row, engine, str(old_ids[old_row])):
             affected.add(new_row)
-    vectors = [previous.index.vectors(np.array(sorted(dropped), dtype=np.int64))]
+    vectors = [previous.index.vectors(dropped)] if len(dropped) else []
     if n_new > kept:
         vectors.append(engine.index.vectors(np.arange(kept, n_new, dtype=np.int64)))
-    written = np.vstack([v for v in vectors if len(v)]) if any(len(v) for v in vectors) else None
-    if written is not None and kept:
+    if vectors and kept:
+        written = np.vstack(vectors)  # every vector that was or now is a candidate somewhere
         own = engine.index.vectors(np.arange(kept, dtype=np.int64))
         reach = (own @ written.T).max(axis=1)
         floor = np.asarray(lists.floor)[change.keep]
@@ -112,25 +109,11 @@ def affected_rows(engine: Engine, change: Change) -> set[int]:
     return affected
 
 
-def _needs_rank(
-    lists: PrecomputedLists,
-    old_row: int,
-    dropped: set[int],
-    written_ids: set[str],
-    engine: Engine,
-    source_id: str,
-) -> bool:
-    """A stored list that depends on more than its candidates, or shows a written article."""
-    ranked = lists.ranked(old_row)
-    if ranked is None:
+def _needs_rank(lists: PrecomputedLists, old_row: int, engine: Engine, source_id: str) -> bool:
+    """A stored list that depends on more than its candidates (flagged when it was ranked:
+    shorter than ``k``, a fallback, a filter) or has pins. Lists that show or collapse a written
+    article need no check here: whatever a list shows or collapses was one of its candidates,
+    so the written article's old vector reaches its floor."""
+    if not lists.has(old_row):
         return False  # answered live in both versions (undated source)
-    if len(ranked) < lists.k:
-        return True
-    if engine.rules.pins_for(source_id):
-        return True
-    for row, _, why in ranked:
-        if row in dropped or why.fallback is not None or why.filters:
-            return True
-        if written_ids.intersection(why.collapsed):
-            return True
-    return False
+    return bool(lists.flags(old_row) & DEPENDS_ON_MORE) or bool(engine.rules.pins_for(source_id))
