@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recommender.config import Config
 from recommender.engine import Engine
 from recommender.indexing.statistics import Statistics
 from recommender.storage.lexical import LexicalModel
@@ -190,3 +191,24 @@ def test_real_model_text_writes_keep_lists_equal_to_live(tmp_path: Path) -> None
     assert engine.manifest.lists["mode"] == "incremental"
     for aid in map(str, engine.store.columns.ids):
         assert engine.related(aid) == engine.related_live(aid), aid
+
+
+def test_lists_that_depend_on_more_than_candidates_follow_writes(tmp_path: Path) -> None:
+    """Fallback fills and filtered lists read rows outside their candidates: a new recent
+    article of unseen words reaches no list's floor, yet joins their fallbacks."""
+    path = tmp_path / "indexes" / "news"
+    ranking = {"fallback": ["same_category", "recent"], "min_relatedness": 0.55}
+    Engine.build(corpus(600), path, encoder=FakeEncoder(), config=Config(ranking=ranking))
+    before = load(path)
+    fallbacks = sum(
+        any(r.why.fallback for r in before.related(aid))
+        for aid in map(str, before.store.columns.ids[:200])
+    )
+    assert fallbacks > 20  # the setting bites
+    latest = make_article(
+        "latest", "Unrelated", "brandnew1 brandnew2", published_at="2026-01-01", category="c1"
+    )
+    Engine.upsert([latest], path, encoder=FakeEncoder())
+    engine = load(path)
+    assert engine.manifest.lists["mode"] == "incremental"
+    assert assert_lists_equal_live(engine) == dated(engine)
