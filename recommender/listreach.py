@@ -17,6 +17,11 @@ are ranked again:
   ``ranking/floor.py``), or with pins. A list that showed or collapsed a written article needs
   no rule of its own: what it shows or collapses was a candidate, reached by the old vector.
 
+A deferred write (``precomputed.write_lists(defer=True)``: the publish API) ranks none of these
+lists: it stores them as *pending* (answered live, exact, just not precomputed). A pending list is
+ranked by the next write that is not deferred, or by a refresh (``indexing/refresh.py``): a
+version with the same content whose only change is that its pending lists are ranked.
+
 Anything else (statistics refitted, an approximate index, no previous lists) ranks every list,
 or leaves the version to live ranking (``precomputed.write_lists`` says which, and why).
 """
@@ -36,6 +41,8 @@ if TYPE_CHECKING:
 
 DEPENDS_ON_MORE = 1
 """The flag ``precomputed`` stores on a list that depends on more than its candidates."""
+PENDING = 2
+"""The flag of a list not ranked yet (length -1: answered live) by a deferred write."""
 FLOOR_MARGIN = 1e-5
 """Slack on the retrieval floor: FAISS and numpy may round one cosine differently."""
 
@@ -51,6 +58,20 @@ class Change:
     keep: np.ndarray
     dropped: Sequence[int]
     refit: str = ""
+    same_content: bool = False  # a refresh: only the pending lists are ranked
+
+
+def is_pending(lists: PrecomputedLists, row: int) -> bool:
+    """The list of ``row`` waits for a refresh (answered live until then)."""
+    return not lists.has(row) and lists.flags(row) == PENDING
+
+
+def pending_rows(lists: PrecomputedLists | None) -> list[int]:
+    """Rows whose lists a deferred write left to a refresh."""
+    if lists is None or not len(lists):
+        return []
+    index = np.asarray(lists.index)
+    return np.flatnonzero((index[:, 1] < 0) & (index[:, 3] == PENDING)).tolist()
 
 
 def incremental_blocker(engine: Engine, change: Change | None, key: str) -> str:
@@ -91,6 +112,8 @@ def affected_rows(engine: Engine, change: Change) -> set[int]:
     lists = previous.precomputed
     assert lists is not None
     n_new, kept = len(engine.store), len(change.keep)
+    if change.same_content:  # nothing was written: only the pending lists
+        return set(pending_rows(lists))
     dropped = np.asarray(sorted(int(r) for r in change.dropped), dtype=np.int64)
     affected = set(range(kept, n_new))  # new articles' own lists
     old_ids = previous.store.columns.ids
@@ -114,6 +137,8 @@ def _needs_rank(lists: PrecomputedLists, old_row: int, engine: Engine, source_id
     shorter than ``k``, a fallback, a filter) or has pins. Lists that show or collapse a written
     article need no check here: whatever a list shows or collapses was one of its candidates,
     so the written article's old vector reaches its floor."""
+    if is_pending(lists, old_row):
+        return True  # left by a deferred write: ranked now
     if not lists.has(old_row):
         return False  # answered live in both versions (undated source)
     return bool(lists.flags(old_row) & DEPENDS_ON_MORE) or bool(engine.rules.pins_for(source_id))

@@ -8,7 +8,9 @@ Metrics (all prefixed ``recommender_``):
 - ``lists_served_total{source}``: read-more lists answered from the precomputed lists
   (``precomputed``) or ranked at request time (``live``);
 - ``index_generation``, ``index_articles``, ``index_reloads_total``,
-  ``index_reload_failures_total``: the version this process serves and its hot reloads.
+  ``index_reload_failures_total``: the version this process serves and its hot reloads;
+- ``lists_pending``: read-more lists of the served version a publish left to the background
+  refresh (answered live meanwhile), ``lists_refresh_failures_total``: refreshes that failed.
 
 With several worker processes (``serve --workers N``) the counters and histograms are summed
 over the workers (prometheus-client's multiprocess mode, in ``PROMETHEUS_MULTIPROC_DIR``); the
@@ -30,6 +32,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client import generate_latest as _generate
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from recommender.listreach import pending_rows
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -63,6 +67,16 @@ class _IndexCollector:
             "recommender_index_reload_failures",
             "Index versions this process failed to load (it kept serving the previous one).",
             value=self.holder.reload_failures,
+        )
+        yield CounterMetricFamily(
+            "recommender_lists_refresh_failures",
+            "Background rankings of pending read-more lists that failed (publish API).",
+            value=self.holder.lists_refresh_failures,
+        )
+        yield GaugeMetricFamily(
+            "recommender_lists_pending",
+            "Read-more lists of the served version left pending by a publish (answered live).",
+            value=len(pending_rows(engine.precomputed)),
         )
 
 

@@ -11,7 +11,9 @@ in the page cache):
   copied as it is, whatever rows moved;
 - ``lists-index.npy``: int64 ``[n, 4]``: offset, length of the list JSON (-1: not
   precomputed, answered live), length of the HTTP JSON, and flags (``listreach.DEPENDS_ON_MORE``:
-  the list depends on more than its candidates, so any write ranks it again);
+  the list depends on more than its candidates, so any write ranks it again;
+  ``listreach.PENDING`` on a list of length -1: left by a deferred write, answered live until
+  the next refresh or write ranks it);
 - ``lists-floor.npy``: float32 ``[n]``: the lowest cosine among the candidates the ranker
   retrieved for the list (``-inf`` when it scored every eligible row); incremental updates use it;
 - ``lists.json``: format, ``k``, the key of the settings and rules the lists were ranked with.
@@ -33,7 +35,9 @@ exact, and rank only the lists the write can change (``listreach``): the corpus 
 kept as fitted between fits (``indexing/statistics.py``) and the index is exact (``flat-ip``).
 A write that fits the statistics again (``reindex``, or past the index's ``refit_drift``) ranks
 every list; one on an approximate index stores none (the version is ranked live until the next
-build).
+build). A deferred incremental write (``defer=True``, the publish API) ranks none of the lists it
+can change: they are stored as pending and answered live (the same answers), and a refresh
+(``indexing/refresh.py``) writes the same content again with them ranked.
 """
 
 from __future__ import annotations
@@ -51,7 +55,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender.listreach import DEPENDS_ON_MORE, Change, affected_rows, incremental_blocker
+from recommender.listreach import (
+    DEPENDS_ON_MORE,
+    PENDING,
+    Change,
+    affected_rows,
+    incremental_blocker,
+    is_pending,
+)
 from recommender.ranking import RankingSettings
 from recommender.ranking.rules import EditorialRules
 from recommender.results import Recommendation, Why
@@ -208,12 +219,13 @@ def stored_body(engine: Engine, article_id: str, k: int = DEFAULT_LIST_K) -> byt
 class ListsReport:
     """What a write did to the stored lists."""
 
-    mode: str  # "full", "incremental", "dropped" (an update that is not exact) or "none"
+    mode: str  # "full", "incremental", "deferred", "refresh", "dropped" (not exact) or "none"
     computed: int  # lists ranked now
     reused: int  # lists carried over from the previous version
-    live: int  # articles answered live (undated sources)
+    live: int  # articles answered live (undated sources, and pending lists)
     seconds: float
     reason: str = ""  # why an update recomputed everything
+    pending: int = 0  # lists left to a refresh (answered live until then)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -223,6 +235,7 @@ class ListsReport:
             "live": self.live,
             "seconds": round(self.seconds, 4),
             "reason": self.reason,
+            "pending": self.pending,
         }
 
 
@@ -300,6 +313,8 @@ def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str)
             entry = entries[row]
             floor[row] = entry.floor
             if not entry.ranked:
+                if entry.flags == PENDING:
+                    index[row, 3] = PENDING
                 continue
             out.write(entry.ranked)
             out.write(entry.http)
@@ -314,12 +329,22 @@ def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str)
 def _reuse(previous: PrecomputedLists, old_row: int) -> _Entry:
     """A previous list as it is (it names articles by id, so moved rows do not matter)."""
     ranked, http = previous.entry(old_row)
-    flags = previous.flags(old_row) if ranked else 0
+    flags = previous.flags(old_row) if ranked else PENDING if is_pending(previous, old_row) else 0
     return _Entry(ranked, http, float(previous.floor[old_row]), flags)
 
 
-def write_lists(folder: Path, engine: Engine, change: Change | None = None) -> ListsReport:
-    """Compute and save the lists of ``engine`` (a version being written) into ``folder``."""
+def _pending(engine: Engine, rows: Iterable[int]) -> dict[int, _Entry]:
+    """Entries left to a refresh (undated sources are answered live for good, as ranked)."""
+    dated = ~np.isnan(engine.store.columns.timestamps)
+    return {r: _Entry(b"", b"", -math.inf, PENDING if dated[r] else 0) for r in rows}
+
+
+def write_lists(
+    folder: Path, engine: Engine, change: Change | None = None, *, defer: bool = False
+) -> ListsReport:
+    """Compute and save the lists of ``engine`` (a version being written) into ``folder``.
+    ``defer``: an incremental write stores the lists it can change as pending instead of
+    ranking them (a write that ranks every list, or none, does as without it)."""
     started = time.perf_counter()
     n = len(engine.store)
     k = DEFAULT_LIST_K
@@ -334,19 +359,22 @@ def write_lists(folder: Path, engine: Engine, change: Change | None = None) -> L
         # and re-ranking every article (87 s at 10k here) must not hold up a publish. This
         # version is served by live ranking; the next build or reindex ranks the lists again.
         return ListsReport("dropped", 0, 0, n, time.perf_counter() - started, reason)
+    mode, reused = "full", 0
     if change is None:
         entries = _compute(engine, range(n), k)
-        mode, reused = "full", 0
     else:
         previous = change.previous.precomputed
         assert previous is not None  # checked by incremental_blocker
         again = affected_rows(engine, change)
-        entries = _compute(engine, sorted(again), k)
+        entries = _pending(engine, again) if defer else _compute(engine, sorted(again), k)
         for new_row, old_row in enumerate(change.keep.tolist()):
             if new_row not in entries:
                 entries[new_row] = _reuse(previous, old_row)
-        mode, reused = "incremental", n - len(again)
+        mode = "deferred" if defer else "refresh" if change.same_content else "incremental"
+        reused = n - len(again)
     _save(folder, n, entries, k, key)
     live = sum(1 for e in entries.values() if not e.ranked)
-    computed = n - reused
-    return ListsReport(mode, computed, reused, live, time.perf_counter() - started, reason)
+    pending = sum(1 for e in entries.values() if e.flags == PENDING and not e.ranked)
+    computed = 0 if mode == "deferred" else n - reused
+    seconds = time.perf_counter() - started
+    return ListsReport(mode, computed, reused, live, seconds, reason, pending)

@@ -108,7 +108,8 @@ def test_put_is_visible_within_a_second_with_no_failed_read(server: tuple[Path, 
     related = [r["id"] for r in answer["articles"][0]["related"]]
     assert {"world/russia-china-summit", "world/china-russia-trade"} <= set(related[:3])
     assert "sport/baseball-injury" not in related
-    assert answer["generation"] == Engine.load(index).manifest.generation
+    # the served version, or the background refresh's that followed it
+    assert 0 <= Engine.load(index).manifest.generation - answer["generation"] <= 1
     status, _, _ = http(f"{base}/articles/world/energy-accords", None, AUTH, method="DELETE")
     assert status == 200
     assert "world/energy-accords" not in ids(base, "world/russia-china-summit")

@@ -9,12 +9,14 @@ itself changes between versions (compact copy or tombstones) is the index type's
     upsert:   plan (new / changed text / metadata only / unchanged) -> embed what changed
               -> current version minus replaced rows, plus the new rows -> write_version
     remove:   current version minus the rows -> write_version
+    refresh:  the current version again, with the lists a deferred write left pending ranked
     reindex:  the current vectors into another index type -> write_version
 """
 
 from __future__ import annotations
 
 from recommender.indexing.plan import UpsertPlan, plan_upsert
+from recommender.indexing.refresh import pending_count, refresh_lists
 from recommender.indexing.reports import BuildReport, UpdateReport
 from recommender.indexing.version import VersionContent, default_cache_path, write_version
 from recommender.indexing.writers import build, reindex, remove, upsert
@@ -26,7 +28,9 @@ __all__ = [
     "VersionContent",
     "build",
     "default_cache_path",
+    "pending_count",
     "plan_upsert",
+    "refresh_lists",
     "reindex",
     "remove",
     "upsert",

@@ -37,6 +37,7 @@ class VersionContent:
     requested: str  # the index type asked for ("auto" or a type name)
     exact_max: int
     change: Change | None = None  # how it follows from the current version
+    defer_lists: bool = False  # store the lists the change can reach as pending (publish API)
 
 
 def write_version(
@@ -105,7 +106,7 @@ def _write_lists(
         lexical=content.lexical,
     )
     try:
-        return precomputed.write_lists(folder, engine, content.change)
+        return precomputed.write_lists(folder, engine, content.change, defer=content.defer_lists)
     finally:
         engine.close()
 

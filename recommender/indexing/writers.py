@@ -141,8 +141,11 @@ def upsert(
     cache: bool | str | Path = True,
     lock_wait: float = 0.0,
     loaded: Engine | None = None,
+    defer_lists: bool = False,
 ) -> UpdateReport:
-    """Add new articles and replace changed ones (see :meth:`Engine.upsert`)."""
+    """Add new articles and replace changed ones (see :meth:`Engine.upsert`). ``defer_lists``:
+    the read-more lists the write can change are left pending (answered live) for a refresh
+    (``indexing/refresh.py``) instead of ranked now."""
     started = time.perf_counter()
     if not articles:
         raise InputError("no articles to upsert (empty input)")
@@ -204,6 +207,7 @@ def upsert(
             ),
             counts=counts,
             clock=(started, timings),
+            defer_lists=defer_lists,
         )
 
 
@@ -214,8 +218,9 @@ def remove(
     missing_ok: bool = False,
     lock_wait: float = 0.0,
     loaded: Engine | None = None,
+    defer_lists: bool = False,
 ) -> UpdateReport:
-    """Remove articles by id (see :meth:`Engine.remove`)."""
+    """Remove articles by id (see :meth:`Engine.remove`; ``defer_lists``: as for upsert)."""
     started = time.perf_counter()
     ids = list(dict.fromkeys(article_ids))
     if not ids:
@@ -246,6 +251,7 @@ def remove(
             added=_Added(articles=[], texts=[], hashes=[], vectors=empty),
             counts=counts,
             clock=(started, timings),
+            defer_lists=defer_lists,
         )
 
 
@@ -345,8 +351,10 @@ def _commit(
     added: _Added,
     counts: Counts,
     clock: tuple[float, dict[str, float]],
+    defer_lists: bool = False,
 ) -> UpdateReport:
-    """The next version: ``current`` without ``drop_rows``, plus ``added`` at the end."""
+    """The next version: ``current`` without ``drop_rows``, plus ``added`` at the end (nothing
+    dropped or added: the same content again, where only pending lists are ranked)."""
     started, timings = clock
     old_count = len(current.store)
     keep = np.setdiff1d(np.arange(old_count, dtype=np.int64), np.asarray(drop_rows, dtype=np.int64))
@@ -383,7 +391,8 @@ def _commit(
         fields={**_carried_fields(current.manifest), "statistics": fitted.statistics.to_dict()},
         requested=requested,
         exact_max=exact_max,
-        change=Change(current, keep, drop_rows, refit=fitted.refit),
+        change=Change(current, keep, drop_rows, fitted.refit, not drop_rows and not added.articles),
+        defer_lists=defer_lists,
     )
     version_path, manifest = write_version(index_path, content, timings)
     return UpdateReport(

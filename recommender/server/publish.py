@@ -10,10 +10,18 @@ configured every write is refused (403) and the read API is unchanged. A missing
 is a 401 that changes nothing; the body is not even read.
 
 A write embeds with the server's own model (loaded once, shared with draft queries), writes a
-new version of the index with :meth:`Engine.upsert` / :meth:`Engine.remove` under the index's
+new version of the index with ``indexing.upsert`` / ``indexing.remove`` under the index's
 writer lock in a worker thread, then serves that version at once; requests in flight keep the
 version they started with, so reads are never blocked and never fail. The answer carries the
 new generation and each written article's new read-more list.
+
+The write is deferred (``defer_lists``): the read-more lists it can change (about 200 for one
+article into 10,000) are not ranked inside it but left pending, answered live with the same
+answers, so a published article is served as soon as it is embedded and written. A background
+thread then ranks them (``indexing/refresh.py``) under the same write lock and serves that
+version: one refresh at a time, and one covers every write that came before it starts. A failed
+refresh is logged and counted (``recommender_lists_refresh_failures``); the pending lists stay
+answered live and the next write's refresh ranks them.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import logging
 import os
 import sys
 import threading
@@ -34,7 +43,6 @@ from starlette.concurrency import run_in_threadpool
 
 from recommender.articles import Article, article_from_mapping
 from recommender.encoder import Encoder
-from recommender.engine import Engine
 from recommender.errors import (
     IndexLockedError,
     InputError,
@@ -42,11 +50,13 @@ from recommender.errors import (
     RecommenderError,
     UnknownArticleError,
 )
+from recommender.indexing import refresh_lists, remove, upsert
 from recommender.server.httputil import ERRORS, public_text
 
 if TYPE_CHECKING:
     from recommender.server.reload import EngineHolder
 
+log = logging.getLogger("recommender.server")
 ENV_TOKEN = "RECOMMENDER_WRITE_TOKEN"
 LOCK_WAIT = 10.0  # seconds a write waits for another writer (a CLI upsert) before a 409
 K_MAX = 50
@@ -91,6 +101,9 @@ class Publisher:
         self.holder, self.threads = holder, threads
         self._token = token.encode() if token else None
         self._write_lock = threading.Lock()
+        self._refresh_state = threading.Lock()  # guards the two fields below
+        self._refresh_wanted = False
+        self._refresher: threading.Thread | None = None
 
     @property
     def enabled(self) -> bool:
@@ -126,16 +139,19 @@ class Publisher:
     def upsert(self, articles: list[Article], k: int) -> dict[str, Any]:
         started = time.perf_counter()
         with self._write_lock:
-            report = Engine.upsert(
+            report = upsert(
                 articles,
                 self.holder.path,
                 encoder=self.encoder(),
                 lock_wait=LOCK_WAIT,
                 loaded=self.holder.get().engine,
+                defer_lists=True,
             )
             adopting = time.perf_counter()
             written = report.version_path is not None
             engine = (self.holder.adopt() if written else self.holder.get()).engine
+        if written:
+            self.refresh_soon()
         timings = {**report.timings, "serve_s": round(time.perf_counter() - adopting, 4)}
         listing = time.perf_counter()
         lists = [
@@ -157,10 +173,15 @@ class Publisher:
 
     def remove(self, article_id: str) -> dict[str, Any]:
         with self._write_lock:
-            Engine.remove(
-                [article_id], self.holder.path, lock_wait=LOCK_WAIT, loaded=self.holder.get().engine
+            remove(
+                [article_id],
+                self.holder.path,
+                lock_wait=LOCK_WAIT,
+                loaded=self.holder.get().engine,
+                defer_lists=True,
             )
             engine = self.holder.adopt().engine
+        self.refresh_soon()
         return {
             "id": article_id,
             "removed": True,
@@ -168,6 +189,47 @@ class Publisher:
             "version_id": engine.manifest.version_id,
             "article_count": len(engine),
         }
+
+    def refresh_soon(self) -> None:
+        """Rank the pending lists in the background (one thread; bursts share one refresh)."""
+        with self._refresh_state:
+            self._refresh_wanted = True
+            if self._refresher is not None:
+                return  # running: it refreshes again before it stops
+            self._refresher = threading.Thread(
+                target=self._refresh_loop, name="recommender-lists-refresh", daemon=True
+            )
+            self._refresher.start()
+
+    def _refresh_loop(self) -> None:
+        while True:
+            with self._refresh_state:
+                if not self._refresh_wanted:
+                    self._refresher = None
+                    return
+                self._refresh_wanted = False
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Rank the served version's pending lists and serve the result; errors are logged
+        and counted, never raised (the pending lists stay answered live)."""
+        try:
+            with self._write_lock:
+                report = refresh_lists(
+                    self.holder.path, lock_wait=LOCK_WAIT, loaded=self.holder.get().engine
+                )
+                if report.version_path is not None:
+                    self.holder.adopt()
+        except Exception:
+            self.holder.lists_refresh_failures += 1
+            log.exception("index %s: ranking the pending read-more lists failed", self.holder.path)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the background refresh; True when none is running."""
+        thread = self._refresher
+        if thread is not None:
+            thread.join(timeout)
+        return self._refresher is None
 
 
 async def _json_body(request: Request) -> Any:

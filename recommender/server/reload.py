@@ -74,6 +74,7 @@ class EngineHolder:
         self.reload_interval = reload_interval
         self.reloads = 0
         self.reload_failures = 0
+        self.lists_refresh_failures = 0  # background rankings of pending lists (publish API)
         self.last_error: str | None = None
         self._given_encoder = encoder
         self._encoders: dict[str, Encoder] = {}  # by model name: a reload keeps a loaded model
