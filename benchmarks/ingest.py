@@ -285,6 +285,7 @@ def publish_latency(index: Path, work: Path, publishes: int) -> dict[str, Any]:
     try:
         _wait(base)
         assert _call(f"{base}/articles/warm-up", new_article(0), "PUT")[0] == 200  # model loaded
+        _wait_refreshed(base)
         reader = _Reader(f"{base}/related/syn-000001?k=5")
         reader.start()
         puts, visible, refreshed, timings = [], [], [], []

@@ -61,7 +61,6 @@ from recommender.listreach import (
     Change,
     affected_rows,
     incremental_blocker,
-    is_pending,
 )
 from recommender.ranking import RankingSettings
 from recommender.ranking.rules import EditorialRules
@@ -113,7 +112,7 @@ class PrecomputedLists:
         self.key = str(meta["key"])
         self.index = index
         self.floor = floor
-        self._blob = blob
+        self.blob = blob  # lists.bin, memory-mapped (b"" when empty)
 
     @classmethod
     def load(cls, folder: Path) -> PrecomputedLists | None:
@@ -148,7 +147,7 @@ class PrecomputedLists:
         offset, length, _ = (int(v) for v in self.index[row, :3])
         if length < 0:
             return None
-        items = json.loads(self._blob[offset : offset + length])
+        items = json.loads(self.blob[offset : offset + length])
         return [(str(i), float(s), why_from_dict(w)) for i, s, w in items]
 
     def entry(self, row: int) -> tuple[bytes, bytes]:
@@ -157,14 +156,14 @@ class PrecomputedLists:
         if length < 0:
             return b"", b""
         end = offset + length
-        return bytes(self._blob[offset:end]), bytes(self._blob[end : end + http])
+        return bytes(self.blob[offset:end]), bytes(self.blob[end : end + http])
 
     def results_json(self, row: int) -> bytes | None:
         """The stored HTTP ``results`` array, or None when the list is answered live."""
         offset, length, http = (int(v) for v in self.index[row, :3])
         if length < 0:
             return None
-        return bytes(self._blob[offset + length : offset + length + http])
+        return bytes(self.blob[offset + length : offset + length + http])
 
 
 def why_from_dict(data: Mapping[str, Any]) -> Why:
@@ -305,32 +304,45 @@ def _compute(engine: Engine, rows: Iterable[int], k: int) -> dict[int, _Entry]:
 
 
 def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str) -> None:
-    index = np.full((n, 4), -1, dtype=np.int64)
-    floor = np.full(n, -np.inf, dtype=np.float32)
+    rows: list[tuple[int, int, int, int]] = []
+    floors: list[float] = []
     offset = 0
     with open(folder / LISTS_FILE, "wb") as out:
         for row in range(n):
             entry = entries[row]
-            floor[row] = entry.floor
+            floors.append(entry.floor)
             if not entry.ranked:
-                if entry.flags == PENDING:
-                    index[row, 3] = PENDING
+                rows.append((-1, -1, -1, PENDING if entry.flags == PENDING else -1))
                 continue
             out.write(entry.ranked)
             out.write(entry.http)
-            index[row] = (offset, len(entry.ranked), len(entry.http), entry.flags)
+            rows.append((offset, len(entry.ranked), len(entry.http), entry.flags))
             offset += len(entry.ranked) + len(entry.http)
+    index = np.array(rows, dtype=np.int64).reshape(n, 4)
     np.save(folder / LISTS_INDEX, index, allow_pickle=False)
-    np.save(folder / LISTS_FLOOR, floor, allow_pickle=False)
+    np.save(folder / LISTS_FLOOR, np.array(floors, dtype=np.float32), allow_pickle=False)
     meta = {"format": LISTS_FORMAT, "k": k, "key": key, "articles": n}
     (folder / LISTS_META).write_text(json.dumps(meta) + "\n", encoding="utf-8")
 
 
-def _reuse(previous: PrecomputedLists, old_row: int) -> _Entry:
-    """A previous list as it is (it names articles by id, so moved rows do not matter)."""
-    ranked, http = previous.entry(old_row)
-    flags = previous.flags(old_row) if ranked else PENDING if is_pending(previous, old_row) else 0
-    return _Entry(ranked, http, float(previous.floor[old_row]), flags)
+def _reuse(previous: PrecomputedLists, pairs: Iterable[tuple[int, int]]) -> dict[int, _Entry]:
+    """Previous lists as they are, by (new row, previous row): they name articles by id, so
+    moved rows do not matter. The index is read once (not row by row from the memory map)."""
+    old_index = np.asarray(previous.index).tolist()
+    old_floor = np.asarray(previous.floor).tolist()
+    blob = previous.blob
+    entries = {}
+    for new_row, old_row in pairs:
+        start, length, http, flags = old_index[old_row]
+        if length < 0:
+            pending = PENDING if flags == PENDING else 0
+            entries[new_row] = _Entry(b"", b"", old_floor[old_row], pending)
+        else:
+            end = start + length
+            entries[new_row] = _Entry(
+                bytes(blob[start:end]), bytes(blob[end : end + http]), old_floor[old_row], flags
+            )
+    return entries
 
 
 def _pending(engine: Engine, rows: Iterable[int]) -> dict[int, _Entry]:
@@ -367,9 +379,8 @@ def write_lists(
         assert previous is not None  # checked by incremental_blocker
         again = affected_rows(engine, change)
         entries = _pending(engine, again) if defer else _compute(engine, sorted(again), k)
-        for new_row, old_row in enumerate(change.keep.tolist()):
-            if new_row not in entries:
-                entries[new_row] = _reuse(previous, old_row)
+        kept = enumerate(change.keep.tolist())
+        entries.update(_reuse(previous, ((new, old) for new, old in kept if new not in entries)))
         mode = "deferred" if defer else "refresh" if change.same_content else "incremental"
         reused = n - len(again)
     _save(folder, n, entries, k, key)
