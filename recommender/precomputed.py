@@ -306,18 +306,18 @@ def _compute(engine: Engine, rows: Iterable[int], k: int) -> dict[int, _Entry]:
 def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str) -> None:
     rows: list[tuple[int, int, int, int]] = []
     floors: list[float] = []
+    parts: list[bytes] = []  # one write: 10k small ones cost 0.1-0.2 s here
     offset = 0
-    with open(folder / LISTS_FILE, "wb") as out:
-        for row in range(n):
-            entry = entries[row]
-            floors.append(entry.floor)
-            if not entry.ranked:
-                rows.append((-1, -1, -1, PENDING if entry.flags == PENDING else -1))
-                continue
-            out.write(entry.ranked)
-            out.write(entry.http)
-            rows.append((offset, len(entry.ranked), len(entry.http), entry.flags))
-            offset += len(entry.ranked) + len(entry.http)
+    for row in range(n):
+        entry = entries[row]
+        floors.append(entry.floor)
+        if not entry.ranked:
+            rows.append((-1, -1, -1, PENDING if entry.flags == PENDING else -1))
+            continue
+        parts += (entry.ranked, entry.http)
+        rows.append((offset, len(entry.ranked), len(entry.http), entry.flags))
+        offset += len(entry.ranked) + len(entry.http)
+    (folder / LISTS_FILE).write_bytes(b"".join(parts))
     index = np.array(rows, dtype=np.int64).reshape(n, 4)
     np.save(folder / LISTS_INDEX, index, allow_pickle=False)
     np.save(folder / LISTS_FLOOR, np.array(floors, dtype=np.float32), allow_pickle=False)
