@@ -248,13 +248,47 @@ def test_dedupe_window_separates_follow_ups_from_copies(tmp_path: Path) -> None:
         "e": [0, 0, 1, 1],
         "f": [0, 0, 1, -1],
     }
-    arts = spread(a={"published_at": "2025-06-02"}, b={"published_at": "2025-06-02T06:00:00"})
+    wire = "Storm surge floods harbour district overnight as river bursts banks, officials say"
+    same = {"body": wire}
+    arts = spread(
+        a={"published_at": "2025-06-02", **same}, b={"published_at": "2025-06-02T06:00:00", **same}
+    )
     engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
     results = ids(engine.related("src", k=6))
     assert "b" in results and "a" not in results  # copies hours apart: the newer one, b
-    arts = spread(a={"published_at": "2025-06-02"}, b={"published_at": "2025-09-02"})
+    arts = spread(
+        a={"published_at": "2025-06-02", **same}, b={"published_at": "2025-09-02", **same}
+    )
     engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
     assert {"a", "b"} <= set(ids(engine.related("src", k=6)))
+
+
+def test_dedupe_keeps_independent_reports_apart(tmp_path: Path) -> None:
+    # a-b cosine 0.866, hours apart, but in other words (another outlet's report of the event):
+    # not copies under the wording condition; copies without it (dedupe_min_lexical=0)
+    table = {
+        "src": [1, 0, 0, 0],
+        "a": unit(50),
+        "b": unit(80),
+        "c": [0, 0, 1, 0],
+        "d": [0, 0, 0, 1],
+        "e": [0, 0, 1, 1],
+        "f": [0, 0, 1, -1],
+    }
+    arts = spread(
+        a={"published_at": "2025-06-02", "body": "Storm surge floods harbour district overnight"},
+        b={
+            "published_at": "2025-06-02T06:00:00",
+            "body": "Residents wade through waist-deep water",
+        },
+    )
+    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
+    assert {"a", "b"} <= set(ids(engine.related("src", k=6)))
+    results = ids(engine.related("src", k=6, dedupe_min_lexical=0.0))
+    assert "b" in results and "a" not in results
+    # at or above dedupe_certain_threshold, wording does not matter
+    engine = build(tmp_path, arts, {**table, "b": unit(51)}, **{**PLAIN, "dedupe": True})
+    assert len({"a", "b"} & set(ids(engine.related("src", k=6)))) == 1
 
 
 def test_mmr_diversifies(tmp_path: Path) -> None:

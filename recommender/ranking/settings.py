@@ -25,6 +25,8 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "dedupe_threshold": (0.0, 1.0, False),
     "dedupe_window_threshold": (0.0, 1.0, False),
     "dedupe_window_days": (0.0, None, False),
+    "dedupe_min_lexical": (0.0, 1.0, False),
+    "dedupe_certain_threshold": (0.0, 1.0, False),
     "mmr_lambda": (0.0, 1.0, False),
     "min_relatedness": (-1.0, 1.0, False),
     "candidate_pool": (1, 100_000, False),
@@ -106,6 +108,13 @@ class RankingSettings:
     story, days later, stay apart). Thresholds and window chosen on labelled pairs
     (benchmarks/copies.py)."""
     dedupe_window_days: float = 1.0
+    dedupe_min_lexical: float = 0.40
+    """Copies also share their wording: below this lexical (TF-IDF) cosine, two articles under
+    ``dedupe_certain_threshold`` are not copies (independent reports of one event, the same
+    facts in other words, stay apart). Equal titles still are copies; 0 turns the condition
+    off, and an index without lexical evidence skips it."""
+    dedupe_certain_threshold: float = 0.92
+    """Dense cosine at or above which two articles are copies whatever their wording."""
     mmr_lambda: float = 1.0
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 
