@@ -21,8 +21,8 @@ import numpy as np
 
 from recommender.articles import Article
 from recommender.errors import SettingsError
-from recommender.ranking import RankingSettings, dedupe, floor
-from recommender.ranking.dedupe import copy_groups, copy_matrix, is_copy
+from recommender.ranking import RankingSettings, floor
+from recommender.ranking.dedupe import copy_groups, copy_matrix, is_copy, lexical_pairs
 from recommender.ranking.filters import FilterSource, hard_mask, soft_mask
 from recommender.ranking.rules import EditorialRules
 from recommender.ranking.signals import (
@@ -327,16 +327,15 @@ class Ranker:
             titles = [cols.norm_titles[r] for r in sc.rows[cand]]
             stamps = cols.timestamps[sc.rows[cand]]
             if s.dedupe:
-                lex_src, lex_pairs = dedupe.copy_lexical(
-                    self.lexical, sc.rows[cand], source.lexical, s
-                )
+                matrix = self.lexical.matrix if self.lexical is not None else None
+                lex_source, lex_pairs = lexical_pairs(matrix, sc.rows[cand], source.lexical)
                 copy_of_source = is_copy(
                     (source.vector, source.norm_title, source.timestamp),
                     vecs,
                     titles,
                     stamps,
                     s,
-                    lex_src,
+                    lex_source,
                 )
                 copies = copy_matrix(vecs, titles, stamps, s, lex_pairs)
                 groups = copy_groups(copies, copy_of_source)
@@ -406,12 +405,13 @@ class Ranker:
                     continue
                 vec = self.index.vectors(np.array([row]))[0]
                 me = (vec, cols.norm_titles[row], float(cols.timestamps[row]))
-                if s.dedupe:
-                    others = np.array([r.row for r in [*have, *out]], dtype=np.int64)
-                    lexical = dedupe.copy_lexical_one(self.lexical, row, source.lexical, others, s)
-                    vecs = np.array(taken_vecs)
-                    if is_copy(me, vecs, taken_titles, np.array(taken_stamps), s, lexical).any():
-                        continue
+                if (
+                    s.dedupe
+                    and is_copy(
+                        me, np.array(taken_vecs), taken_titles, np.array(taken_stamps), s
+                    ).any()
+                ):
+                    continue
                 sc = self._score(
                     np.array([row]), np.array([float(vec @ source.vector)]), source, s, now
                 )
