@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -286,9 +287,20 @@ def test_dedupe_keeps_independent_reports_apart(tmp_path: Path) -> None:
     assert {"a", "b"} <= set(ids(engine.related("src", k=6)))
     results = ids(engine.related("src", k=6, dedupe_window_min_lexical=0.0))
     assert "b" in results and "a" not in results
-    # at or above dedupe_certain_threshold, wording does not matter
-    engine = build(tmp_path, arts, {**table, "b": unit(51)}, **{**PLAIN, "dedupe": True})
+    # at or above dedupe_certain_threshold, within the window or undated, words do not matter
+    close = {**table, "b": unit(51)}
+    engine = build(tmp_path, arts, close, **{**PLAIN, "dedupe": True})
     assert len({"a", "b"} & set(ids(engine.related("src", k=6)))) == 1
+    undated = [a if a.id not in "ab" else dataclasses.replace(a, published_at=None) for a in arts]
+    engine = build(tmp_path, undated, close, **{**PLAIN, "dedupe": True})
+    assert len({"a", "b"} & set(ids(engine.related("src", k=6)))) == 1
+    # months apart in other words: a late follow-up, not a copy, however close the vectors
+    later = spread(
+        a={"published_at": "2025-06-02", "body": "Storm surge floods harbour district overnight"},
+        b={"published_at": "2025-10-02", "body": "Residents wade through waist-deep water"},
+    )
+    engine = build(tmp_path, later, close, **{**PLAIN, "dedupe": True})
+    assert {"a", "b"} <= set(ids(engine.related("src", k=6)))
 
 
 def test_mmr_diversifies(tmp_path: Path) -> None:
