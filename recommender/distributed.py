@@ -106,8 +106,14 @@ class EmbedWorker:
         self.encoder = factory()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        started = time.perf_counter()
         vectors = self.encoder.encode([str(t) for t in batch["text"]])
-        return {"i": batch["i"], "vector": np.asarray(vectors, dtype=np.float32)}
+        busy = (time.perf_counter() - started) / len(batch["i"])  # this batch's time, per row
+        return {
+            "i": batch["i"],
+            "vector": np.asarray(vectors, dtype=np.float32),
+            "busy": np.full(len(batch["i"]), busy),
+        }
 
 
 class RayEncoder:
@@ -139,6 +145,8 @@ class RayEncoder:
         self.batch_size = batch_size
         self.cpus_per_worker = cpus_per_worker
         self._dimension: int | None = None
+        self.busy_seconds = 0.0
+        """Seconds the actors spent embedding, summed over actors and jobs (benchmarks)."""
 
     def _start(self) -> None:
         start(self._ray, self.address)
@@ -188,6 +196,7 @@ class RayEncoder:
             if out is None:
                 out = np.zeros((len(texts), batch["vector"].shape[1]), dtype=np.float32)
             out[batch["i"]] = batch["vector"]
+            self.busy_seconds += float(batch["busy"].sum())
         assert out is not None
         self._dimension = int(out.shape[1])
         return out
