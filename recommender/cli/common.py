@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -203,7 +202,7 @@ class RayCommand(TyperCommand):
     another option) means ``--ray=local``. Typer drops click's ``flag_value``, so the
     arguments are rewritten before parsing."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         rewritten = [
             f"{arg}={LOCAL_RAY}"
             if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-"))

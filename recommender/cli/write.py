@@ -277,7 +277,7 @@ def reindex(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (build, upsert):
-        app.command(cls=RayCommand)(command)
-    for command in (remove, reindex):
-        app.command()(command)
+    app.command(cls=RayCommand)(build)
+    app.command(cls=RayCommand)(upsert)
+    app.command()(remove)
+    app.command()(reindex)
