@@ -181,6 +181,7 @@ class RayEncoder:
         # every actor gets work: batches no larger than an even share, a few blocks per actor
         batch = max(1, min(self.batch_size, math.ceil(len(items) / actors)))
         blocks = max(1, min(math.ceil(len(items) / batch), actors * 4))
+        actors = min(actors, blocks)  # a rebuild with one miss starts one actor, not all
         cpus = 0 if gpus else self.cpus_per_worker
         dataset = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
             EmbedWorker,
