@@ -200,20 +200,20 @@ def stored_lists(
     engine: Engine, k: int, options: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
     """({id: results} answered by the precomputed lists, ids left to rank live)."""
-    from recommender.ranking.sources import Ranked
+    from recommender.precomputed import stored_list
 
-    ids = engine.ids()  # in row order
+    ids = engine.ids()
     lists = engine.precomputed
     if options or lists is None or not lists.serves(engine.settings, engine.rules, k):
         return {}, ids
     stored: dict[str, Any] = {}
     live: list[str] = []
-    for row, article_id in enumerate(ids):
-        ranked = lists.ranked(row)
-        if ranked is None:  # undated source: its list depends on the clock
+    for article_id in ids:
+        results = stored_list(engine, article_id, k)
+        if results is None:  # undated source: its list depends on the clock
             live.append(article_id)
         else:
-            stored[article_id] = engine._finish([Ranked(r, s, w) for r, s, w in ranked])
+            stored[article_id] = results
     return stored, live
 
 

@@ -137,6 +137,14 @@ def build(
         "--precompute/--no-precompute",
         help="Store every article's read-more list with each version (fast default answers).",
     ),
+    refit_drift: float = typer.Option(
+        0.2,
+        "--refit-drift",
+        min=0.0,
+        help="Upserts and removes keep the corpus statistics (idf) fixed, so stored lists stay"
+        " valid, until the articles written since the fit exceed this share of it (then they"
+        " refit, ranking every list again). 0: refit at every write.",
+    ),
     ray: str | None = RayOpt,
     ray_workers: int | None = RayWorkersOpt,
     skip_invalid: bool = typer.Option(
@@ -170,6 +178,7 @@ def build(
         exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
         lock_wait=wait,
         precompute=precompute,
+        refit_drift=refit_drift,
     )
     if not as_json:
         save_site_report(intake, index, echo=err)
