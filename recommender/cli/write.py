@@ -11,6 +11,7 @@ from recommender.cli.common import (
     ConfigOpt,
     IndexOpt,
     JsonOpt,
+    RayCommand,
     WaitOpt,
     err,
     friendly_errors,
@@ -19,6 +20,7 @@ from recommender.cli.common import (
     out,
     parse_set,
     print_build_summary,
+    ray_option,
     shown,
     write_json,
 )
@@ -48,14 +50,9 @@ FollowOpt = typer.Option(
 PagesOpt = typer.Option(
     False, "--include-pages", help="WordPress export: index published pages too, not only posts."
 )
-RayOpt = typer.Option(
-    None,
-    "--ray",
-    is_flag=False,
-    flag_value="local",
-    metavar="[ADDRESS]",
-    help="Embed on Ray (extra 'ray'): alone, a local Ray; or a cluster, e.g. --ray=auto,"
-    " --ray=ray://head:10001. Put it after the inputs.",
+RayOpt = ray_option(
+    "Embed on Ray (extra 'ray'): alone, a local Ray; or a cluster, e.g. --ray=auto,"
+    " --ray=ray://head:10001. Put it after the inputs."
 )
 RayWorkersOpt = typer.Option(
     None, "--ray-workers", min=1, help="Ray embedding workers (default: one per CPU, or GPU)."
@@ -289,5 +286,7 @@ def reindex(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (build, upsert, remove, reindex):
-        app.command()(command)
+    app.command(cls=RayCommand)(build)
+    app.command(cls=RayCommand)(upsert)
+    app.command()(remove)
+    app.command()(reindex)
