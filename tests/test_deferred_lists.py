@@ -122,3 +122,26 @@ def test_put_is_served_at_once_and_refreshed_in_the_background(index: Path) -> N
     assert "recommender_lists_pending 0.0" in metrics
     assert "recommender_lists_refresh_failures_total 0.0" in metrics
     assert app.state.publisher.wait_idle(10)
+
+
+def test_a_failed_refresh_is_counted_and_the_lists_stay_live(
+    index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("recommender.server.publish.refresh_lists", broken)
+    settings = ServeSettings(write_token="t0ken", reload_interval=3600)
+    app = create_app(index, settings=settings, encoder=FakeEncoder())
+    http = TestClient(app)
+    story = {"title": "Fresh", "body": " ".join(TOPICS[1][:12]), "published_at": "2025-05-05"}
+    put = http.put("/articles/fresh", json=story, headers={"Authorization": "Bearer t0ken"})
+    assert put.status_code == 200, put.text
+    assert app.state.publisher.wait_idle(30)
+    assert app.state.holder.lists_refresh_failures == 1
+    assert "recommender_lists_refresh_failures_total 1.0" in http.get("/metrics").text
+    served = app.state.holder.get().engine
+    assert pending_count(served) > 0
+    assert http.get("/related/fresh").json()["results"] == [
+        r.to_dict() for r in served.related_live("fresh", 5)
+    ]
