@@ -27,14 +27,13 @@ from pathlib import Path
 
 import numpy as np
 from common import fmt, machine, md_table, record, write_fragment
-from lab import embed
+from lab import embed_articles
 
 from recommender.articles import Article, parse_datetime
 from recommender.encoder import SentenceTransformerEncoder
 from recommender.ranking import RankingSettings
 from recommender.ranking.dedupe import copy_rule
 from recommender.storage.store import normalize_title
-from recommender.text import article_text
 
 DATA = Path(__file__).resolve().parent / "data" / "copies.jsonl"
 SAME = {"original", "copy", "update", "repost"}
@@ -73,7 +72,7 @@ def decide(
 def main() -> None:
     info = machine()
     rows, articles = load()
-    vectors = embed(SentenceTransformerEncoder(None), [article_text(a) for a in articles])
+    vectors = embed_articles(SentenceTransformerEncoder(None), articles)
     sims = vectors @ vectors.T
     titles = [normalize_title(a.title) for a in articles]
     stamps = np.array([a.published_at.timestamp() if a.published_at else np.nan for a in articles])

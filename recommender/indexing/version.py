@@ -14,7 +14,7 @@ import numpy as np
 
 from recommender import precomputed
 from recommender.articles import Article
-from recommender.encoder import EmbeddingCache, Encoder, embed_texts
+from recommender.encoder import EmbeddingCache, Encoder, article_vectors
 from recommender.errors import IndexFormatError, InputError, ModelMismatchError
 from recommender.ids import check_id
 from recommender.storage import versions as persistence
@@ -157,18 +157,19 @@ def default_cache_path(index_path: Path) -> Path:
 
 def embed(
     encoder: Encoder,
-    texts: Sequence[str],
+    articles: Sequence[Article],
     cache: bool | str | Path,
     index_path: Path,
     dimension: int | None = None,
 ) -> tuple[np.ndarray, int]:
-    """(vectors, how many were embedded now) through the embedding cache."""
+    """(the articles' vectors under the text recipe, how many texts were embedded now) through
+    the embedding cache."""
     embedding_cache = None
     if cache:
         cache_file = default_cache_path(index_path) if cache is True else Path(cache)
         embedding_cache = EmbeddingCache(cache_file)
     try:
-        vectors, embedded = embed_texts(encoder, texts, embedding_cache)
+        vectors, embedded = article_vectors(encoder, articles, embedding_cache)
     finally:
         if embedding_cache:
             embedding_cache.close()
