@@ -99,9 +99,9 @@ class RankingSettings:
 
     # -- duplicates and diversity
     dedupe: bool = True
-    dedupe_threshold: float = 0.90
+    dedupe_threshold: float = 0.85
     """Dense cosine at or above which two articles are one story (reposts, copies)."""
-    dedupe_window_threshold: float = 0.80
+    dedupe_window_threshold: float = 0.75
     """A lower cosine that also makes two articles one story when published close together
     (wire copies and updates of the same news cycle; follow-ups and replies that quote the
     story, days later, stay apart). Thresholds and window chosen on labelled pairs
