@@ -174,10 +174,12 @@ namyadhingra/NLP_Classifies-SportsVsPolitics; not committed): **bbc**, 928 BBC N
 2004-2005 (sport and politics sections of Greene & Cunningham's BBC data set, lower-cased; it
 holds 23 verbatim duplicates); **star**, 233 news pages of 2025 (thestar.com.my and other
 sites; politics and sport; scraped text with page boilerplate, median 4,600 characters); and the
-**demo** corpus with its gold set. Top-5 lists for every article; model all-MiniLM-L6-v2, text
-recipe 2 for every method. Two sections only: same-section precision is near its ceiling for
-every method on bbc and star, so read the duplicate and list-length columns there. No setting
-was chosen on bbc or star.
+**demo** corpus with its gold set. Top-5 lists for every article; model all-MiniLM-L6-v2. The
+plain methods read each article's text vector (title, head and tail: text recipe 2's text); the
+engine its own vectors (text recipe 3: text + 0.5 x title vector); duplicates are judged in the
+plain text vectors for every method. Two sections only: same-section precision is near its
+ceiling for every method on bbc and star, so read the duplicate and list-length columns there.
+No setting was chosen on bbc or star.
 
 {md_table(header, rows)}
 """
