@@ -168,7 +168,7 @@ def families(sig: dict[str, np.ndarray], title_vectors: Callable[[float], np.nda
         "d + l (shipped before)": shipped,
         "d + w l": {f"w={w}": d + w * l for w in WEIGHTS},
         "d + w ls (stemmed)": {f"w={w}": d + w * ls for w in WEIGHTS},
-        "(d + l)^p (calibration)": {
+        "max(d + l, 0)^p (calibration)": {
             f"p={p}": np.maximum(d + l, 0) ** p for p in (0.75, 1.0, 1.25, 1.5, 2.0)
         },
         "dc + w l (centred on background)": {f"w={w}": sig["dc"] + w * l for w in WEIGHTS},
