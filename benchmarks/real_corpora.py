@@ -86,8 +86,12 @@ def measure(
         "duplicate_lists": dup_lists / len(lists),
     }
     if gold:
-        out.update(gold_metrics({s: lists[s] for s in gold}, gold, K))
+        out.update(gold_metrics({s: lists[s] for s in gold}, gold, K, COPY_OF))
     return out
+
+
+COPY_OF: dict[str, str] = {}
+"""The demo gold's copy groups: a copy group is one relevant item."""
 
 
 def load_jsonl(path: Path) -> list[Article]:
@@ -134,7 +138,9 @@ def main() -> None:
     info = machine()
     encoder = SentenceTransformerEncoder(None)
     demo_articles = load_articles([demo_articles_path()])
-    gold = load_gold(demo_gold_path()).as_dict()
+    gold_set = load_gold(demo_gold_path())
+    COPY_OF.update(gold_set.copy_of())
+    gold = gold_set.as_dict()
     corpora: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
         corpora["demo"] = run("demo", demo_articles, encoder, Path(tmp), gold)

@@ -211,6 +211,7 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
     engine = Engine.load(index, encoder=encoder)
     gold = load_gold(demo_gold_path(), known_ids=engine)
     gold_lists = gold.as_dict()
+    copy_of = gold.copy_of()
     article_of, vectors_of = engine_lookups(engine)
     vectors = encoder.encode([article_text(a) for a in articles])  # a peer's plain vectors
     stamp = {a.id: a.published_at.timestamp() if a.published_at else -np.inf for a in articles}
@@ -238,7 +239,7 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
     try:
         for name, make in methods.items():
             lists = make()
-            rows[name] = _demo_row(lists, gold_lists, article_of, vectors_of, len(ids))
+            rows[name] = _demo_row(lists, gold_lists, article_of, vectors_of, len(ids), copy_of)
             print(f"  demo  {name:28s} recall@{K} {rows[name][f'recall@{K}']:.3f}", flush=True)
         floor = [
             _demo_row(
@@ -247,6 +248,7 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
                 article_of,
                 vectors_of,
                 len(ids),
+                copy_of,
             )
             for s in range(RANDOM_SHUFFLES)
         ]
@@ -264,8 +266,9 @@ def _demo_row(
     article_of: Any,
     vectors_of: Any,
     catalog: int,
+    copy_of: dict[str, str],
 ) -> dict[str, Any]:
-    figures: dict[str, Any] = gold_metrics({s: lists[s] for s in gold}, gold, K)
+    figures: dict[str, Any] = gold_metrics({s: lists[s] for s in gold}, gold, K, copy_of)
     props = list_properties(
         lists, article_of=article_of, vectors_of=vectors_of, catalog_size=catalog
     ).to_dict()

@@ -250,3 +250,10 @@ def article_vectors(
     texts, embedded = embed_texts(encoder, [article_text(a) for a in articles], cache)
     titles, _ = embed_texts(encoder, [title_text(a) for a in articles], cache)
     return title_weighted(texts, titles), embedded
+
+
+def article_vector(encoder: Encoder, article: Article) -> np.ndarray:
+    """One article's vector under the current text recipe, embedded now (text and title in
+    one call to the model): what a draft query is compared with."""
+    pair = encoder.encode([article_text(article), title_text(article)])
+    return title_weighted(pair[:1], pair[1:])[0]

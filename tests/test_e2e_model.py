@@ -73,15 +73,14 @@ def test_wire_copies_never_shown_twice_nor_the_sources_copy(demo_index: Path) ->
 
 
 def test_gold_clusters_are_found(demo_index: Path) -> None:
+    from recommender.evaluation.gold import load_gold
+    from recommender.evaluation.runs import gold_metrics
+
     engine = Engine.load(demo_index)
-    hits = wanted = 0
-    for line in demo_gold_path().read_text().splitlines():
-        gold = json.loads(line)
-        got = {r.id for r in engine.related(gold["id"], k=5)}
-        relevant = set(gold["related"][:5])
-        hits += len(got & relevant)
-        wanted += len(relevant)
-    assert hits / wanted > 0.8
+    gold = load_gold(demo_gold_path(), known_ids=engine)
+    lists = {e.id: [r.id for r in engine.related(e.id, k=5)] for e in gold.entries}
+    figures = gold_metrics(lists, gold.as_dict(), 5, gold.copy_of())
+    assert figures["recall@5"] > 0.9, figures
 
 
 def test_draft_query_finds_the_cluster(demo_index: Path) -> None:

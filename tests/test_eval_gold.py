@@ -153,3 +153,45 @@ def test_eval_gold_unknown_id_is_one_line(tmp_path: Path, index: Path) -> None:
     assert result.output.strip().splitlines() == [
         f"error: {gold}:2: field 'related': 1 id(s) not in the index: 'nope'"
     ]
+
+
+def test_copy_groups_count_once(tmp_path: Path) -> None:
+    """A nested list names copies of one story: showing either finds the item, showing both
+    finds it once and the second copy wastes its slot."""
+    from recommender.evaluation.runs import gold_metrics
+
+    path = tmp_path / "gold.jsonl"
+    path.write_text(json.dumps({"id": "s", "related": [["a", "a-wire"], "b"]}) + "\n")
+    gold = load_gold(path)
+    assert gold.as_dict() == {"s": ["a", "a-wire", "b"]}
+    copy_of = gold.copy_of()
+    assert copy_of == {"a": "a", "a-wire": "a"}
+    as_dict = gold.as_dict()
+    one_copy = gold_metrics({"s": ["a-wire", "b"]}, as_dict, 2, copy_of)
+    assert one_copy["recall@2"] == 1.0
+    both = gold_metrics({"s": ["a", "a-wire", "b"]}, as_dict, 3, copy_of)
+    assert both["recall@3"] == 1.0
+    # the second copy holds position 2, so b is found at 3, not moved up to 2
+    assert both["ndcg@3"] < one_copy["ndcg@2"]
+    assert gold_metrics({"s": ["a", "a-wire"]}, as_dict, 2, copy_of)["recall@2"] == 0.5
+    # without the groups, the flat gold wants both copies
+    assert gold_metrics({"s": ["a-wire", "b"]}, as_dict, 2)["recall@2"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ([{"id": "s", "related": [["a"]]}], "gold.jsonl:1: field 'related': a copy group"),
+        (
+            [{"id": "s", "related": [["a", "b"]]}, {"id": "t", "related": [["a", "c"]]}],
+            "gold.jsonl:2: field 'related': 'a' is in two different copy groups",
+        ),
+        ([{"id": "s", "related": [["a", 3.5]]}], "gold.jsonl:1: field 'related': expected an id"),
+    ],
+)
+def test_copy_group_errors(tmp_path: Path, lines: list[dict[str, object]], expected: str) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(InputError) as info:
+        load_gold(path)
+    assert expected in str(info.value)

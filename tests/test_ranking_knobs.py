@@ -12,6 +12,7 @@ import pytest
 from recommender.articles import Article
 from recommender.config import load_config
 from recommender.engine import Engine
+from recommender.ranking import RankingSettings
 
 from .conftest import make_article
 
@@ -238,11 +239,14 @@ def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
 
 
 def test_dedupe_window_separates_follow_ups_from_copies(tmp_path: Path) -> None:
-    # a-b cosine 0.866: copies only when published close together; c..f are far from all
+    # a-b cosine 0.799, between the window threshold and the any-time one: copies only when
+    # published close together; c..f are far from all
+    s = RankingSettings()
+    assert s.dedupe_window_threshold < np.cos(np.radians(37)) < s.dedupe_threshold
     table = {
         "src": [1, 0, 0, 0],
         "a": unit(50),
-        "b": unit(80),
+        "b": unit(87),
         "c": [0, 0, 1, 0],
         "d": [0, 0, 0, 1],
         "e": [0, 0, 1, 1],
@@ -340,3 +344,37 @@ def test_config_errors_name_file_and_key(tmp_path: Path, text: str, message: str
     with pytest.raises(InputError, match=message) as info:
         load_config(path)
     assert str(path) in str(info.value)
+
+
+def test_late_follow_up_is_not_a_copy_unless_its_words_are(tmp_path: Path) -> None:
+    # a and b: cosine 0.9397 (20 degrees), months apart: the dense rule alone calls them one
+    # story; their words decide (a repost repeats them, a follow-up reports new facts)
+    story = "Orvant opens chip plant Tessaly with three thousand workers hired this spring"
+    follow_up = "Regulators fined Orvant after flooding damaged wells around Tessaly farms"
+    table = {
+        "src": [1, 0, 0, 0],
+        "a": unit(50),
+        "b": unit(70),
+        "c": [0, 0, 1, 0],
+        "d": [0, 0, 0, 1],
+        "e": [0, 0, 1, 1],
+        "f": [0, 0, 1, -1],
+    }
+
+    def arts(b_body: str) -> list[Article]:
+        out = spread()
+        out[1] = make_article("a", "a", story, published_at="2025-02-01")
+        out[2] = make_article("b", "b", b_body, published_at="2025-09-01")
+        return out
+
+    follow = build(tmp_path / "f", arts(follow_up), table, **{**PLAIN, "dedupe": True})
+    assert {"a", "b"} <= set(ids(follow.related("src", k=6)))
+    repost = build(tmp_path / "r", arts(story), table, **{**PLAIN, "dedupe": True})
+    shown = ids(repost.related("src", k=6))
+    assert ("a" in shown) != ("b" in shown)  # one story, one of them shown
+    # the condition is a setting: 0 is the dense-only rule, which collapses the follow-up too
+    dense_only = build(
+        tmp_path / "d", arts(follow_up), table, **{**PLAIN, "dedupe": True, "dedupe_min_lexical": 0}
+    )
+    shown = ids(dense_only.related("src", k=6))
+    assert ("a" in shown) != ("b" in shown)

@@ -429,3 +429,30 @@ def test_site_served_from_a_sub_folder(tmp_path: Path) -> None:
     from_folder = by_id(load_articles([site]))
     for article in from_sitemap:
         assert from_folder[article.id].title == article.title
+
+
+def test_wordpress_feed_and_export_give_one_id_per_post(
+    tmp_path: Path, fake_encoder: object
+) -> None:
+    """A site built from its WXR export, then kept fresh from its feed: the feed's
+    ``https://site/?p=101`` guid is post 101 of the export, not a second article."""
+    feed = FIXTURES / "harbour.feed.xml"
+    items = by_id(load_articles([feed]))
+    assert sorted(items) == ["101", "102", "https://gazette.example/2025/06/08/lighthouse-open/"]
+    assert items["101"].metadata["guid"] == "https://gazette.example/?p=101"
+    assert items["102"].body.endswith("would sail the early crossing.")  # boilerplate gone
+    index = tmp_path / "index"
+    Engine.build(load_articles([WXR]), index, encoder=fake_encoder, cache=False)  # type: ignore[arg-type]
+    before = len(Engine.load(index, encoder=fake_encoder))  # type: ignore[arg-type]
+    Engine.upsert(list(items.values()), index, encoder=fake_encoder, cache=False)  # type: ignore[arg-type]
+    engine = Engine.load(index, encoder=fake_encoder)  # type: ignore[arg-type]
+    assert len(engine) == before + 1  # the lighthouse post is new; 101 and 102 are updated
+    assert "would sail the early crossing" in engine.article("102").body
+
+
+def test_a_non_wordpress_feed_keeps_its_guids(tmp_path: Path) -> None:
+    """Only WordPress's own feeds say that ``?p=N`` is a post ID."""
+    text = (FIXTURES / "harbour.feed.xml").read_text()
+    other = tmp_path / "other.xml"
+    other.write_text(text.replace("https://wordpress.org/?v=6.5.2", "Ghost 5.8"))
+    assert "https://gazette.example/?p=101" in by_id(load_articles([other]))

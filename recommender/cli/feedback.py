@@ -170,8 +170,10 @@ def tune(
         if gold is not None:
             from recommender.evaluation.gold import load_gold
 
-            gold_set = load_gold(gold, known_ids=engine).as_dict()
-            result = tuning.tune_from_gold(engine, gold_set, k=k, folds=folds)
+            gold_set = load_gold(gold, known_ids=engine)
+            result = tuning.tune_from_gold(
+                engine, gold_set.as_dict(), k=k, folds=folds, copy_of=gold_set.copy_of()
+            )
         else:
             from recommender.feedback.events import load_events
 

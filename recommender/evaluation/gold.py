@@ -3,7 +3,12 @@
 Two formats, chosen by extension (``.csv`` is pairs; anything else is JSONL):
 
 - JSONL, one source per line: ``{"id": "a", "related": ["b", "c"]}`` (editors' links, series,
-  same-story clusters); the order of ``related`` is not used, every listed id counts as relevant;
+  same-story clusters); the order of ``related`` is not used, every listed id counts as relevant.
+  A nested list names copies of one story (a wire copy and its update, a repost):
+  ``{"id": "a", "related": [["b", "b-wire"], "c"]}`` is two relevant items, and a list that
+  shows ``b`` or ``b-wire`` (or both) finds the first once. A reader gains nothing from seeing a
+  story twice, so a gold set should not reward it; copy groups are global (the same ids are
+  copies wherever they appear) and an id belongs to one group at most;
 - CSV of pairs with a header ``id,related_id``; rows of the same ``id`` are merged.
 
 Every error names the file, the line and the field, as article input errors do.
@@ -30,6 +35,8 @@ class GoldEntry:
     related: tuple[str, ...]
     line: int
     """Line of the entry in the file (for CSV: its first row)."""
+    copies: tuple[tuple[str, ...], ...] = ()
+    """Groups of ``related`` ids that are copies of one story (nested lists in JSONL)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,15 @@ class GoldSet:
 
     def as_dict(self) -> dict[str, list[str]]:
         return {e.id: list(e.related) for e in self.entries}
+
+    def copy_of(self) -> dict[str, str]:
+        """Each id named in a copy group -> the group's first id (what metrics count once)."""
+        out: dict[str, str] = {}
+        for entry in self.entries:
+            for group in entry.copies:
+                for member in group:
+                    out[member] = out.get(member, out.get(group[0], group[0]))
+        return out
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -84,7 +100,13 @@ def _clean_id(value: object, source: str, line: int, field: str) -> str:
     return text
 
 
-def _entry(source: str, line: int, aid: str, related: list[str]) -> GoldEntry:
+def _entry(
+    source: str,
+    line: int,
+    aid: str,
+    related: list[str],
+    copies: tuple[tuple[str, ...], ...] = (),
+) -> GoldEntry:
     if not related:
         raise InputError("no related ids", source=source, line=line, field="related")
     if aid in related:
@@ -94,7 +116,46 @@ def _entry(source: str, line: int, aid: str, related: list[str]) -> GoldEntry:
             line=line,
             field="related",
         )
-    return GoldEntry(aid, tuple(dict.fromkeys(related)), line)
+    return GoldEntry(aid, tuple(dict.fromkeys(related)), line, copies)
+
+
+def _related_ids(
+    related: list[object], source: str, line: int
+) -> tuple[list[str], tuple[tuple[str, ...], ...]]:
+    """Flat ids and copy groups of a JSONL ``related`` list (nested lists are copy groups)."""
+    ids: list[str] = []
+    groups: list[tuple[str, ...]] = []
+    for item in related:
+        if not isinstance(item, list):
+            ids.append(_clean_id(item, source, line, "related"))
+            continue
+        group = tuple(dict.fromkeys(_clean_id(m, source, line, "related") for m in item))
+        if len(group) < 2:
+            raise InputError(
+                "a copy group (nested list) names at least two ids",
+                source=source,
+                line=line,
+                field="related",
+            )
+        ids += group
+        groups.append(group)
+    return ids, tuple(groups)
+
+
+def _check_groups(entries: list[GoldEntry], source: str) -> None:
+    """An id is a copy in one group only, whichever line names it."""
+    group_of: dict[str, frozenset[str]] = {}
+    for entry in entries:
+        for group in entry.copies:
+            members = frozenset(group)
+            for member in group:
+                if group_of.setdefault(member, members) != members:
+                    raise InputError(
+                        f"{member!r} is in two different copy groups",
+                        source=source,
+                        line=entry.line,
+                        field="related",
+                    )
 
 
 def _parse_jsonl(text: str, source: str) -> list[GoldEntry]:
@@ -134,8 +195,9 @@ def _parse_jsonl(text: str, source: str) -> list[GoldEntry]:
                 line=number,
                 field="related",
             )
-        ids = [_clean_id(r, source, number, "related") for r in related]
-        entries.append(_entry(source, number, aid, ids))
+        ids, groups = _related_ids(related, source, number)
+        entries.append(_entry(source, number, aid, ids, groups))
+    _check_groups(entries, source)
     return entries
 
 

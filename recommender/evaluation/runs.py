@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,13 +136,33 @@ def gold_metric_names(k: int) -> list[str]:
 
 
 def gold_metrics(
-    lists: Mapping[str, Sequence[str]], gold: Mapping[str, Sequence[str]], k: int
+    lists: Mapping[str, Sequence[str]],
+    gold: Mapping[str, Sequence[str]],
+    k: int,
+    copy_of: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """recall@k, nDCG@k (binary gains) and MRR of ranked ``lists`` against ``gold``.
 
     MRR is read from the same top-k lists (a source whose list holds no gold id scores 0).
+    ``copy_of`` (:meth:`GoldSet.copy_of`) maps copies of one story to one id: a gold copy group
+    is one relevant item, and a list that shows two copies finds it once (its second copy is a
+    wasted slot, as a reader sees it).
     """
+    if copy_of:
+        gold = {s: list(dict.fromkeys(copy_of.get(i, i) for i in ids)) for s, ids in gold.items()}
+        lists = {s: _once(copy_of.get(i, i) for i in ids) for s, ids in lists.items()}
     return ranking_metrics(binary_qrels(gold), run_from_lists(lists), gold_metric_names(k))
+
+
+def _once(ids: Iterable[str]) -> list[str]:
+    """``ids`` in order, each first occurrence only; later copies become unique placeholders so
+    they keep their slot (the list does not get shorter, nor do later positions move up)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for i in ids:
+        out.append(i if i not in seen else f"\x00copy:{len(out)}")
+        seen.add(i)
+    return out
 
 
 def evaluate_gold(
@@ -158,7 +178,7 @@ def evaluate_gold(
 
     started = time.perf_counter()
     lists = {e.id: [r.id for r in engine.related(e.id, k=k, **options)] for e in gold.entries}
-    figures = gold_metrics(lists, gold.as_dict(), k)
+    figures = gold_metrics(lists, gold.as_dict(), k, gold.copy_of())
     every = {aid: [r.id for r in recs] for aid, recs in engine.related_many(None, k=k, **options)}
     article_of, vectors_of = engine_lookups(engine)
     properties = list_properties(

@@ -20,7 +20,16 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from recommender.errors import InputError
-from recommender.feedback.events import EventStore, events_path, parse_batch
+from recommender.feedback.events import (
+    LABEL,
+    MAX_EVENTS_PER_REQUEST,
+    MAX_ID_CHARS,
+    MAX_SHOWN,
+    TOKEN,
+    EventStore,
+    events_path,
+    parse_batch,
+)
 from recommender.feedback.interleaving import swap_adjacent, team_draft
 from recommender.feedback.settings import EventSettings, Experiment
 
@@ -140,10 +149,101 @@ class Feedback:
             self._store.close()
 
 
+_LABEL = {"type": "string", "pattern": LABEL.pattern}
+_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS}
+_TOKEN = {"type": "string", "pattern": TOKEN.pattern}
+_POSITION = {"type": "integer", "minimum": 1, "maximum": MAX_SHOWN}
+_IMPRESSION = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "impression", "source", "shown"],
+    "properties": {
+        "type": {"const": "impression"},
+        "impression": _TOKEN,
+        "source": _ID,
+        "config": _LABEL,
+        "experiment": _LABEL,
+        "shown": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_SHOWN,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "position"],
+                "properties": {"id": _ID, "position": _POSITION},
+            },
+        },
+        "teams": {"type": "array", "items": {"enum": ["a", "b"]}},
+        "swap": _POSITION,
+    },
+}
+_CLICK = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "impression", "source", "target", "position"],
+    "properties": {
+        "type": {"const": "click"},
+        "impression": _TOKEN,
+        "source": _ID,
+        "target": _ID,
+        "position": _POSITION,
+        "config": _LABEL,
+    },
+}
+_EVENT = {"oneOf": [_IMPRESSION, _CLICK]}
+_EVENTS_SCHEMA = {
+    "oneOf": [
+        _EVENT,
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["events"],
+            "properties": {
+                "events": {"type": "array", "minItems": 1, "maxItems": MAX_EVENTS_PER_REQUEST}
+                | {"items": _EVENT}
+            },
+        },
+    ],
+    "description": 'One event, or {"events": [...]} (feedback/events.py). The widget sends '
+    "it with navigator.sendBeacon, as text/plain.",
+}
+EVENTS_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": _EVENTS_SCHEMA},
+        "text/plain": {"schema": _EVENTS_SCHEMA},
+    },
+}
+_ERROR = {  # the server's ErrorBody (server/httputil.py), which this package cannot import
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["detail"],
+            "properties": {"detail": {"type": "string"}},
+        }
+    }
+}
+EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Stored."},
+    400: {"content": _ERROR, "description": "Not JSON, or an event is malformed (named)."},
+    404: {"content": _ERROR, "description": "Events are turned off ([events] enabled)."},
+    413: {"content": _ERROR, "description": "Request body too large."},
+    429: {"content": _ERROR, "description": "Too many events from this client."},
+}
+
+
 def install(app: FastAPI, feedback: Feedback) -> None:
     """``POST /events`` and ``GET /events/stats`` on ``app``."""
 
-    @app.post("/events", summary="Reader events from the widget (impressions and clicks)")
+    @app.post(
+        "/events",
+        summary="Reader events from the widget (impressions and clicks)",
+        status_code=204,
+        response_class=Response,
+        responses=EVENTS_RESPONSES,
+        openapi_extra={"requestBody": EVENTS_BODY},
+    )
     async def post_events(request: Request) -> Response:
         client = request.client.host if request.client else "?"
         # Refuse a flood before reading its body; read at most the limit plus one chunk.

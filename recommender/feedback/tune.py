@@ -299,14 +299,22 @@ def tune(
 
 
 def tune_from_gold(
-    engine: Engine, gold: Mapping[str, Sequence[str]], *, k: int = 10, folds: int = 5, seed: int = 0
+    engine: Engine,
+    gold: Mapping[str, Sequence[str]],
+    *,
+    k: int = 10,
+    folds: int = 5,
+    seed: int = 0,
+    copy_of: Mapping[str, str] | None = None,
 ) -> TuneResult:
-    """Weights from a gold set; held-out metric: nDCG@k of the engine's real lists."""
+    """Weights from a gold set; held-out metric: nDCG@k of the engine's real lists (a gold copy
+    group, ``copy_of``, is one relevant item)."""
     from recommender.evaluation.runs import gold_metrics
 
     def ndcg(test: Sequence[Group], settings: Mapping[str, Any]) -> float:
         lists = {g.source: [r.id for r in engine.related(g.source, k=k, **settings)] for g in test}
-        return gold_metrics(lists, {g.source: gold[g.source] for g in test}, k)[f"ndcg@{k}"]
+        test_gold = {g.source: gold[g.source] for g in test}
+        return gold_metrics(lists, test_gold, k, copy_of)[f"ndcg@{k}"]
 
     ndcg.name = f"ndcg@{k}"  # type: ignore[attr-defined]
     return tune(

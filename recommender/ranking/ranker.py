@@ -22,7 +22,7 @@ import numpy as np
 from recommender.articles import Article
 from recommender.errors import SettingsError
 from recommender.ranking import RankingSettings, floor
-from recommender.ranking.dedupe import copy_groups, copy_matrix, is_copy
+from recommender.ranking.dedupe import copy_groups, copy_matrix, is_copy, lexical_pairs
 from recommender.ranking.filters import FilterSource, hard_mask, soft_mask
 from recommender.ranking.rules import EditorialRules
 from recommender.ranking.signals import (
@@ -327,10 +327,18 @@ class Ranker:
             titles = [cols.norm_titles[r] for r in sc.rows[cand]]
             stamps = cols.timestamps[sc.rows[cand]]
             if s.dedupe:
+                matrix = self.lexical.matrix if self.lexical is not None else None
+                lex_source, lex_pairs = lexical_pairs(matrix, sc.rows[cand], source.lexical)
                 copy_of_source = is_copy(
-                    (source.vector, source.norm_title, source.timestamp), vecs, titles, stamps, s
+                    (source.vector, source.norm_title, source.timestamp),
+                    vecs,
+                    titles,
+                    stamps,
+                    s,
+                    lex_source,
                 )
-                groups = copy_groups(copy_matrix(vecs, titles, stamps, s), copy_of_source)
+                copies = copy_matrix(vecs, titles, stamps, s, lex_pairs)
+                groups = copy_groups(copies, copy_of_source)
             else:
                 groups = [[i] for i in range(len(cand))]
             reps: list[tuple[int, list[int]]] = []

@@ -23,6 +23,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "max_age_days": (0.0, None, False),
     "min_shared_tags": (0, None, False),
     "dedupe_threshold": (0.0, 1.0, False),
+    "dedupe_min_lexical": (0.0, 1.0, False),
     "dedupe_window_threshold": (0.0, 1.0, False),
     "dedupe_window_days": (0.0, None, False),
     "mmr_lambda": (0.0, 1.0, False),
@@ -100,7 +101,12 @@ class RankingSettings:
     # -- duplicates and diversity
     dedupe: bool = True
     dedupe_threshold: float = 0.85
-    """Dense cosine at or above which two articles are one story (reposts, copies)."""
+    """Dense cosine at or above which two articles are one story (reposts, copies), whatever
+    the time between them, when their words agree too (``dedupe_min_lexical``)."""
+    dedupe_min_lexical: float = 0.675
+    """TF-IDF cosine a pair above ``dedupe_threshold`` also needs to be one story: a follow-up
+    months later about the same people reaches the dense threshold with new facts in new
+    words; a repost repeats the words. Chosen on labelled pairs (benchmarks/copies.py)."""
     dedupe_window_threshold: float = 0.75
     """A lower cosine that also makes two articles one story when published close together
     (wire copies and updates of the same news cycle; follow-ups and replies that quote the

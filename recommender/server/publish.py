@@ -42,7 +42,7 @@ from recommender.errors import (
     RecommenderError,
     UnknownArticleError,
 )
-from recommender.server.httputil import ERRORS
+from recommender.server.httputil import ERRORS, public_text
 
 if TYPE_CHECKING:
     from recommender.server.reload import EngineHolder
@@ -188,19 +188,57 @@ def _article(data: Any, where: str, article_id: str | None = None) -> Article:
 
 
 async def _run(call: Any, *args: Any) -> Response:
-    """A write in a worker thread; user errors become 4xx answers."""
+    """A write in a worker thread; user errors become 4xx answers (server paths cut out)."""
     try:
         answer = await run_in_threadpool(call, *args)
     except UnknownArticleError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise HTTPException(404, public_text(str(exc))) from None
     except IndexLockedError as exc:
-        raise HTTPException(409, str(exc), headers={"Retry-After": "5"}) from None
+        raise HTTPException(409, public_text(str(exc)), headers={"Retry-After": "5"}) from None
     except ModelNotFoundError as exc:
-        raise HTTPException(503, f"writes need the index's model: {exc}") from None
+        raise HTTPException(503, public_text(f"writes need the index's model: {exc}")) from None
     except RecommenderError as exc:  # a user's mistake, naming the field; else a bug (500)
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(422, public_text(str(exc))) from None
     body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+_ARTICLE = {
+    "type": "object",
+    "required": ["title"],
+    "properties": {
+        "id": {"type": "string"},
+        "title": {"type": "string", "pattern": "\\S"},
+        "body": {"type": "string"},
+        "url": {"type": "string"},
+        "published_at": {"type": "string", "format": "date-time"},
+        "category": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "language": {"type": "string"},
+        "canonical": {"type": "boolean"},
+    },
+    "description": "An article object (the article contract of the README).",
+}
+ARTICLE_BODY = {"required": True, "content": {"application/json": {"schema": _ARTICLE}}}
+_BATCH = {"type": "array", "minItems": 1, "items": {**_ARTICLE, "required": ["id", "title"]}}
+BATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    _BATCH,
+                    {
+                        "type": "object",
+                        "required": ["articles"],
+                        "properties": {"articles": _BATCH},
+                    },
+                ],
+                "description": 'Articles (each with its id), or {"articles": [...]}.',
+            }
+        }
+    },
+}
 
 
 def add_publish_routes(
@@ -219,6 +257,7 @@ def add_publish_routes(
         "/articles/{article_id:path}",
         summary="Add or replace one article (bearer token)",
         responses=writes,
+        openapi_extra={"requestBody": ARTICLE_BODY},
     )
     async def put_article(
         request: Request, article_id: str, k: int = Query(5, ge=1, le=K_MAX)
@@ -233,7 +272,10 @@ def add_publish_routes(
         return await _run(publisher.upsert, [article], k)
 
     @app.post(
-        "/articles", summary="Add or replace a batch of articles (bearer token)", responses=writes
+        "/articles",
+        summary="Add or replace a batch of articles (bearer token)",
+        responses=writes,
+        openapi_extra={"requestBody": BATCH_BODY},
     )
     async def post_articles(request: Request, k: int = Query(5, ge=1, le=K_MAX)) -> Response:
         publisher.authorize(request.headers.get("authorization"))

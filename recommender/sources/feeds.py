@@ -1,10 +1,13 @@
 """RSS (0.9x, 1.0, 2.0) and Atom feeds, through ``feedparser`` (extra ``ingest``).
 
-Mapping: id = the entry's guid / Atom id, else its link; title and content (else summary) as
-plain text; url = the entry's link, resolved against ``xml:base``, the URL the feed was fetched
-from, or the feed's own link; published_at = published (else updated) date; category = the
-first category, tags = the others; language from the entry or the feed. Kept as metadata:
-``author``, ``summary`` (when there is content too), ``updated_at``, ``feed``.
+Mapping: id = the entry's guid / Atom id, else its link (in a WordPress feed, a guid of the form
+``https://site/?p=123`` gives id ``123``, the post ID, which WXR exports and the publish hook
+use too, so one post keeps one id whichever way it arrives; the guid is kept as metadata);
+title and content (else summary) as plain text; url = the entry's link, resolved against
+``xml:base``, the URL the feed was fetched from, or the feed's own link; published_at =
+published (else updated) date; category = the first category, tags = the others; language from
+the entry or the feed. Kept as metadata: ``author``, ``summary`` (when there is content too),
+``updated_at``, ``feed``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,18 @@ from recommender.sources.common import (
     require,
     safe_url,
 )
+
+_WORDPRESS_GUID = re.compile(r"^https?://[^?#\s]+/?\?p=(\d+)$")
+
+
+def _wordpress_id(guid: str, feed: Any) -> str | None:
+    """The post ID behind a WordPress guid (``https://site/?p=123``), in a WordPress feed."""
+    generator = str(feed.get("generator") or (feed.get("generator_detail") or {}).get("href") or "")
+    if "wordpress.org" not in generator.lower():
+        return None
+    match = _WORDPRESS_GUID.match(guid)
+    return match.group(1) if match else None
+
 
 # What WordPress (and Yoast) append to every feed item: not the article's text.
 _BOILERPLATE = re.compile(
@@ -128,4 +143,7 @@ def read_feed(source: Input, skips: Skips) -> Iterator[Located]:
         if record["url"] is None and entry.get("link"):
             skips.add(source.name, "unsafe link removed")
         record["feed"] = inline_text(feed.get("title")) or None
+        post_id = _wordpress_id(record["id"] or "", feed)
+        if post_id is not None:
+            record["guid"], record["id"] = record["id"], post_id
         yield article_from_mapping(record, source=where), where, None

@@ -24,10 +24,12 @@ EXAMPLES = 25
 # finite and not too deep (README "Article format"). JSON Schema states the shape (title
 # required, field types), not all of that, so for drafts the check "every schema-valid body is
 # accepted" is left out; every other check runs (bodies of 404/422/503 as documented, no 500).
-EXCLUDED: dict[str, list[Any]] = {"POST /related": [positive_data_acceptance]}
-# Routes that arrived on main with the feedback work after this suite was written, whose error
-# answers are not documented yet (reported to the lead): left out, not silently passed.
-NOT_YET = {"POST /events"}
+# The same for events: JSON Schema cannot say "positions unique", "one team per shown item" or
+# "swap below the list's length", which the endpoint checks (400 naming the field).
+EXCLUDED: dict[str, list[Any]] = {
+    "POST /related": [positive_data_acceptance],
+    "POST /events": [positive_data_acceptance],
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +51,14 @@ def _operations(schema: Any) -> list[Any]:
 
 def test_api_matches_its_schema(api_schema: Any) -> None:
     operations = {f"{o.method.upper()} {o.path}": o for o in _operations(api_schema)}
-    assert {"GET /related/{article_id}", "POST /related", "GET /health", "HEAD /health"} <= set(
-        operations
-    )
+    assert {
+        "GET /related/{article_id}",
+        "POST /related",
+        "GET /health",
+        "HEAD /health",
+        "POST /events",
+    } <= set(operations)
     for name, op in sorted(operations.items()):
-        if name in NOT_YET:
-            continue
         excluded = EXCLUDED.get(name, [])
 
         @given(case=op.as_strategy())
@@ -74,3 +78,50 @@ def test_api_matches_its_schema(api_schema: Any) -> None:
             case.call_and_validate(excluded_checks=excluded)  # noqa: B023 (called right away)
 
         check()
+
+
+TOKEN = "fuzz-token-0123456789"
+WRITES = ("PUT /articles/{article_id}", "POST /articles", "DELETE /articles/{article_id}")
+
+
+@pytest.fixture(scope="module")
+def write_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A server that takes writes (a token configured), so the fuzzer reaches past the 401."""
+    from recommender.config import ServeSettings
+
+    articles = [
+        make_article("vote-1", "Election campaign", "voters election ballot", category="p"),
+        make_article("vote-2", "Election debate", "election debate voters", category="p"),
+    ]
+    index = tmp_path_factory.mktemp("fuzz-writes") / "idx"
+    Engine.build(articles, index, encoder=FakeEncoder(), cache=False)
+    app = create_app(index, encoder=FakeEncoder(), settings=ServeSettings(write_token=TOKEN))
+    return schemathesis.openapi.from_asgi("/openapi.json", app), index
+
+
+def test_write_routes_with_the_token_match_their_schema(write_schema: Any) -> None:
+    """Writes with the right token: every generated article is stored or refused as
+    documented (422 naming the field, 413, 404 for an unknown delete), never a 500."""
+    schema, index = write_schema
+    operations = {f"{o.method.upper()} {o.path}": o for o in _operations(schema)}
+    assert set(WRITES) <= set(operations)
+    for name in WRITES:
+
+        @given(case=operations[name].as_strategy())
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def check(case: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
+            # Article bodies have rules JSON Schema does not state (README "Article format"),
+            # as drafts do: "every schema-valid body is accepted" is left out, as for drafts.
+            case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+        check()
+    with Engine.load(index, encoder=FakeEncoder()) as engine:
+        generation = engine.info().generation
+    assert generation > 1, "no fuzzed write got past the token check and was stored"
