@@ -23,8 +23,9 @@ TITLE_WEIGHT = 0.5
 """Weight of the title's own vector in the article's vector (text recipe 3). Chosen on Lee50
 pairs among documents 1-25 together with the lexical weight (benchmarks/lee_experiments.py):
 the headline says what the story is about, the body's mean-pooled vector blurs it. The title
-is short (about 15 word pieces of a news headline against the body's 256), so this costs
-about 6% more model work than embedding the text alone."""
+is short (about 30 word pieces with the model's markers, against the body's 256): 1.13-1.14x
+the word pieces of recipe 2 on two real news corpora, 1.04-1.06x those of recipe 1
+(benchmarks/title_cost.py)."""
 
 # all-MiniLM-L6-v2 reads 256 word pieces, about 1,100 characters of English news: a long
 # article is embedded as its title and lead plus its last paragraphs, joined, so that both
