@@ -15,12 +15,12 @@ import numpy as np
 
 from recommender.articles import Article
 from recommender.demo import demo_articles_path, demo_gold_path
-from recommender.encoder import EmbeddingCache, Encoder, article_vectors, embed_texts
+from recommender.encoder import EmbeddingCache, Encoder, embed_texts
 from recommender.evaluation.gold import load_gold
 from recommender.evaluation.lee import LeeData, lee_articles, load_lee
 from recommender.loaders import load_articles
 from recommender.storage.lexical import LexicalModel
-from recommender.text import lexical_text
+from recommender.text import article_text, lexical_text
 
 DEFAULT_CACHE = Path("/tmp/recommender-bench-cache.sqlite")
 
@@ -48,26 +48,13 @@ def embed(encoder: Encoder, texts: Sequence[str], cache: Path | None = DEFAULT_C
     return vectors
 
 
-def embed_articles(
-    encoder: Encoder, articles: Sequence[Article], cache: Path | None = DEFAULT_CACHE
-) -> np.ndarray:
-    """The articles' vectors as the engine makes them (text recipe: text and title)."""
-    store = EmbeddingCache(cache) if cache else None
-    try:
-        vectors, _ = article_vectors(encoder, articles, store)
-    finally:
-        if store:
-            store.close()
-    return vectors
-
-
 def signals(
     encoder: Encoder,
     articles: Sequence[Article],
     background: Sequence[str] = (),
     cache: Path | None = DEFAULT_CACHE,
 ) -> Signals:
-    vectors = embed_articles(encoder, articles, cache)
+    vectors = embed(encoder, [article_text(a) for a in articles], cache)
     lexical = LexicalModel.fit([lexical_text(a) for a in articles], background)
     lex = (lexical.matrix @ lexical.matrix.T).toarray().astype(np.float64)
     dense = (vectors @ vectors.T).astype(np.float64)

@@ -7,10 +7,7 @@ corpus, with the relatedness floor's effect.
 Every article's top-5 list. Figures: same-section precision (share of shown results in the
 source's section), list length, share of lists showing a duplicate (a pair among the source
 and its list with dense cosine >= 0.92 or the same text), and, on the demo corpus, recall@5 and
-nDCG@5 against its gold set. The plain methods read each article's text vector (the model's
-vector of the text recipe's text, title included: what a peer embedding the article gets); the
-engine reads its own (text recipe 3: text and title vectors combined). Duplicates are judged in
-the plain text vectors for every method.
+nDCG@5 against its gold set. Methods read the same vectors (the engine's, text recipe 2):
 
 - ``plain dense cosine``: top 5 by cosine;
 - ``plain 50/50 hybrid``: top 5 by 0.5 x cosine + 0.5 x scikit-learn TF-IDF cosine (English
@@ -32,7 +29,7 @@ from typing import Any
 
 import numpy as np
 from common import fmt, machine, md_table, record, write_fragment
-from lab import DEFAULT_CACHE, embed
+from lab import DEFAULT_CACHE
 
 from recommender.articles import Article
 from recommender.demo import demo_articles_path, demo_gold_path
@@ -41,7 +38,7 @@ from recommender.engine import Engine
 from recommender.evaluation.gold import load_gold
 from recommender.evaluation.runs import gold_metrics
 from recommender.loaders import load_articles
-from recommender.text import article_text, lexical_text
+from recommender.text import lexical_text
 
 K = 5
 DUPLICATE = 0.92
@@ -112,7 +109,8 @@ def run(
     Engine.build(articles, index, encoder=encoder, cache=DEFAULT_CACHE)
     engine = Engine.load(index, encoder=encoder)
     ids = [a.id for a in articles]
-    vectors = embed(encoder, [article_text(a) for a in articles])
+    rows = np.array([engine.store.row_of(i) for i in ids])
+    vectors = engine.index.vectors(rows)
     cosine = vectors @ vectors.T
     hybrid = 0.5 * cosine + 0.5 * tfidf([lexical_text(a) for a in articles])
     methods = {
@@ -180,12 +178,10 @@ namyadhingra/NLP_Classifies-SportsVsPolitics; not committed): **bbc**, 928 BBC N
 2004-2005 (sport and politics sections of Greene & Cunningham's BBC data set, lower-cased; it
 holds 23 verbatim duplicates); **star**, 233 news pages of 2025 (thestar.com.my and other
 sites; politics and sport; scraped text with page boilerplate, median 4,600 characters); and the
-**demo** corpus with its gold set. Top-5 lists for every article; model all-MiniLM-L6-v2. The
-plain methods read each article's text vector (title, head and tail: text recipe 2's text); the
-engine its own vectors (text recipe 3: text + 0.5 x title vector); duplicates are judged in the
-plain text vectors for every method. Two sections only: same-section precision is near its
-ceiling for every method on bbc and star, so read the duplicate and list-length columns there.
-No setting was chosen on bbc or star.
+**demo** corpus with its gold set. Top-5 lists for every article; model all-MiniLM-L6-v2, text
+recipe 2 for every method. Two sections only: same-section precision is near its ceiling for
+every method on bbc and star, so read the duplicate and list-length columns there. No setting
+was chosen on bbc or star.
 
 {md_table(header, rows)}
 """

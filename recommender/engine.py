@@ -21,10 +21,10 @@ import numpy as np
 
 from recommender import indexing, precomputed
 from recommender.articles import Article, article_from_mapping
-from recommender.encoder import Encoder, LazyEncoder, article_vector
+from recommender.encoder import Encoder, LazyEncoder
 from recommender.errors import IndexFormatError, ModelMismatchError, UnknownArticleError
 from recommender.indexing import BuildReport, UpdateReport, default_cache_path
-from recommender.indexing.version import check_model, check_recipe
+from recommender.indexing.version import check_model
 from recommender.ranking import RankingSettings
 from recommender.ranking.ranker import Ranked, Ranker
 from recommender.ranking.rules import EditorialRules
@@ -34,7 +34,7 @@ from recommender.storage.index import AUTO, DEFAULT_EXACT_MAX, INDEX_FILE, Vecto
 from recommender.storage.lexical import LexicalModel
 from recommender.storage.manifest import IndexInfo, Manifest
 from recommender.storage.store import STORE_FILE, Store
-from recommender.text import lexical_text
+from recommender.text import article_text, lexical_text
 
 if TYPE_CHECKING:
     from recommender.config import Config
@@ -388,8 +388,8 @@ class Engine:
             data = dict(article)
             data.setdefault("id", "<draft>")
             article = article_from_mapping(data, source="<query>")
-        check_recipe(self.path, self.manifest.text_recipe_version)
-        vector = article_vector(self.encoder, article)
+        text = article_text(article)
+        vector = self.encoder.encode([text])[0]
         if vector.shape[0] != self.manifest.dimension:
             raise ModelMismatchError(
                 f"{self.path}: the query was embedded with {self.encoder.name!r} (dimension"

@@ -10,22 +10,11 @@ from html.parser import HTMLParser
 
 from recommender.articles import Article
 
-TEXT_RECIPE_VERSION = 3
-"""Bump when :func:`article_text` changes its output for any article, or when what is made
-of the model's vectors changes.
+TEXT_RECIPE_VERSION = 2
+"""Bump when :func:`article_text` changes its output for any article.
 
 2: head and tail of long articles (was: the first 2,000 characters, of which the model read
-about the first 1,100); the lexical evidence reads the whole text (:func:`lexical_text`).
-3: the article's vector is its text's vector plus ``TITLE_WEIGHT`` times its title's vector,
-normalized (:func:`recommender.encoder.title_weighted`); the title is embedded on its own too."""
-
-TITLE_WEIGHT = 0.5
-"""Weight of the title's own vector in the article's vector (text recipe 3). Chosen on Lee50
-pairs among documents 1-25 together with the lexical weight (benchmarks/lee_experiments.py):
-the headline says what the story is about, the body's mean-pooled vector blurs it. The title
-is short (about 30 word pieces with the model's markers, against the body's 256): 1.13-1.14x
-the word pieces of recipe 2 on two real news corpora, 1.04-1.06x those of recipe 1
-(benchmarks/title_cost.py)."""
+about the first 1,100); the lexical evidence reads the whole text (:func:`lexical_text`)."""
 
 # all-MiniLM-L6-v2 reads 256 word pieces, about 1,100 characters of English news: a long
 # article is embedded as its title and lead plus its last paragraphs, joined, so that both
@@ -141,12 +130,6 @@ def lexical_text(article: Article) -> str:
     title = clean_text(article.title)
     body = clean_text(article.body)
     return f"{title}.\n{body}" if body else title
-
-
-def title_text(article: Article) -> str:
-    """What the model embeds as the article's title: the cleaned title (the whole article's
-    text when markup leaves the title empty, so the title adds nothing)."""
-    return clean_text(article.title) or article_text(article)
 
 
 def text_hash(text: str) -> str:

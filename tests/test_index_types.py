@@ -110,18 +110,12 @@ def test_recall_against_exact_at_20k(kind: str, params: dict[str, int], floor: f
 
 
 # ---------------------------------------------------------------------- through the engine
-def corpus(n: int, seed: int = 0, *, headlines: bool = False) -> list:
-    """``headlines``: each title is two words of its own body, as real headlines share words
-    with their story (a unique title word adds a random direction to every vector under text
-    recipe 3, which blurs the neighbourhoods an approximate index must find)."""
+def corpus(n: int, seed: int = 0) -> list:
     rng = np.random.default_rng(seed)
     words = [f"w{i}" for i in range(60)]
-    bodies = [list(rng.choice(words, 8)) for _ in range(n)]
     return [
-        make_article(
-            f"a{i}", " ".join(b[:2]) if headlines else f"t{i}", " ".join(b), category=f"c{i % 3}"
-        )
-        for i, b in enumerate(bodies)
+        make_article(f"a{i}", f"t{i}", " ".join(rng.choice(words, 8)), category=f"c{i % 3}")
+        for i in range(n)
     ]
 
 
@@ -243,7 +237,7 @@ def test_damaged_tombstones_fail_clearly(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["hnsw-sq", "ivf-pq"])
 def test_quantized_types_through_the_engine(tmp_path: Path, kind: str) -> None:
     index = tmp_path / "idx"
-    articles = corpus(600, headlines=True)
+    articles = corpus(600)
     Engine.build(articles, index, encoder=FakeEncoder(), precompute=False)
     exact = Engine.load(index, encoder=FakeEncoder())
     expected = {aid: {r.id for r in exact.related(aid, k=10)} for aid in ("a0", "a7", "a123")}

@@ -117,37 +117,3 @@ def test_upsert_refuses_an_index_of_another_text_recipe(
     monkeypatch.setattr(version, "TEXT_RECIPE_VERSION", version.TEXT_RECIPE_VERSION + 1)
     with pytest.raises(IndexFormatError, match=r"built with text recipe .*rebuild"):
         Engine.upsert([long_article(BALLOT_END)], index, encoder=FakeEncoder())
-
-
-def test_draft_queries_refuse_an_index_of_another_text_recipe(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    index = tmp_path / "idx"
-    Engine.build(corpus(COMET_END), index, encoder=FakeEncoder())
-    import recommender.indexing.version as version
-
-    monkeypatch.setattr(version, "TEXT_RECIPE_VERSION", version.TEXT_RECIPE_VERSION + 1)
-    engine = Engine.load(index, encoder=FakeEncoder())
-    try:
-        with pytest.raises(IndexFormatError, match=r"built with text recipe .*rebuild"):
-            engine.query("a draft about the comet")
-        assert engine.related("long", k=1) is not None  # stored vectors still answer
-    finally:
-        engine.close()
-
-
-def test_title_weighs_in_the_article_vector(tmp_path: Path) -> None:
-    """Text recipe 3: two articles with the same text and different titles get different
-    vectors, and the vector leans towards the title's own vector."""
-    from recommender.encoder import article_vectors
-    from recommender.text import TITLE_WEIGHT
-
-    encoder = FakeEncoder()
-    a = Article(id="a", title="Comet seen", body="Observers in the hills watched all night.")
-    b = Article(id="b", title="Ballot count", body="Observers in the hills watched all night.")
-    vectors, embedded = article_vectors(encoder, [a, b])
-    assert embedded == 2 and TITLE_WEIGHT > 0
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    titles = encoder.encode(["Comet seen", "Ballot count"])
-    assert float(vectors[0] @ titles[0]) > float(vectors[1] @ titles[0])
-    assert float(vectors[1] @ titles[1]) > float(vectors[0] @ titles[1])

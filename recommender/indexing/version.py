@@ -14,7 +14,7 @@ import numpy as np
 
 from recommender import precomputed
 from recommender.articles import Article
-from recommender.encoder import EmbeddingCache, Encoder, article_vectors
+from recommender.encoder import EmbeddingCache, Encoder, embed_texts
 from recommender.errors import IndexFormatError, InputError, ModelMismatchError
 from recommender.ids import check_id
 from recommender.storage import versions as persistence
@@ -157,19 +157,18 @@ def default_cache_path(index_path: Path) -> Path:
 
 def embed(
     encoder: Encoder,
-    articles: Sequence[Article],
+    texts: Sequence[str],
     cache: bool | str | Path,
     index_path: Path,
     dimension: int | None = None,
 ) -> tuple[np.ndarray, int]:
-    """(the articles' vectors under the text recipe, how many texts were embedded now) through
-    the embedding cache."""
+    """(vectors, how many were embedded now) through the embedding cache."""
     embedding_cache = None
     if cache:
         cache_file = default_cache_path(index_path) if cache is True else Path(cache)
         embedding_cache = EmbeddingCache(cache_file)
     try:
-        vectors, embedded = article_vectors(encoder, articles, embedding_cache)
+        vectors, embedded = embed_texts(encoder, texts, embedding_cache)
     finally:
         if embedding_cache:
             embedding_cache.close()

@@ -83,7 +83,7 @@ def build(  # noqa: PLR0913  (Engine.build's documented options, passed through)
     timings: dict[str, float] = {}
     with persistence.writer_lock(index_path, lock_wait):
         with timer(timings, "embed_s"):
-            vectors, embedded = embed(encoder, articles, cache, index_path)
+            vectors, embedded = embed(encoder, texts, cache, index_path)
         dimension = int(vectors.shape[1])
         with timer(timings, "lexical_s"):
             lexical = LexicalModel.fit([lexical_text(a) for a in articles], background_texts)
@@ -168,7 +168,7 @@ def upsert(
             encoder = encoder or LazyEncoder(model_name)
             with timer(timings, "embed_s"):
                 fresh, embedded = embed(
-                    encoder, [articles[i] for i in plan.to_embed], cache, index_path, dimension
+                    encoder, [texts[i] for i in plan.to_embed], cache, index_path, dimension
                 )
             vectors[[position[i] for i in plan.to_embed]] = fresh
         if plan.metadata_only:

@@ -67,8 +67,8 @@ class RankingSettings:
     weight_similarity: float = 1.0
     """Dense cosine of the embeddings, in [-1, 1]."""
     weight_lexical: float = 1.5
-    """TF-IDF cosine (names counted double), in [0, 1]. Chosen with the title weight of the
-    text recipe on Lee50 pairs among documents 1-25 (benchmarks/lee_experiments.py)."""
+    """TF-IDF cosine (names counted double), in [0, 1]. Chosen on Lee50 pairs among documents
+    1-25 (benchmarks/lee_experiments.py)."""
     weight_recency: float = 0.10
     """0.5 ** (age / half_life), in [0, 1]."""
     weight_category: float = 0.05
@@ -100,14 +100,14 @@ class RankingSettings:
 
     # -- duplicates and diversity
     dedupe: bool = True
-    dedupe_threshold: float = 0.85
+    dedupe_threshold: float = 0.90
     """Dense cosine at or above which two articles are one story (reposts, copies), whatever
     the time between them, when their words agree too (``dedupe_min_lexical``)."""
     dedupe_min_lexical: float = 0.675
     """TF-IDF cosine a pair above ``dedupe_threshold`` also needs to be one story: a follow-up
     months later about the same people reaches the dense threshold with new facts in new
     words; a repost repeats the words. Chosen on labelled pairs (benchmarks/copies.py)."""
-    dedupe_window_threshold: float = 0.75
+    dedupe_window_threshold: float = 0.80
     """A lower cosine that also makes two articles one story when published close together
     (wire copies and updates of the same news cycle; follow-ups and replies that quote the
     story, days later, stay apart). Thresholds and window chosen on labelled pairs
@@ -117,7 +117,7 @@ class RankingSettings:
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 
     # -- relatedness floor, fallback and candidates
-    min_relatedness: float = 0.125
+    min_relatedness: float = 0.150
     """The floor: a candidate whose relatedness (the content evidence: weighted mean of dense
     cosine and lexical cosine, ``why.relatedness``) is below it is not shown, so a list may
     be shorter than k, or empty. Calibrated on Lee50's human ratings and the demo gold set
