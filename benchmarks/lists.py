@@ -1,17 +1,21 @@
-"""Precomputed read-more lists: what they cost at write time, incremental against full.
+"""Precomputed read-more lists: what writes cost, incremental against a full recompute.
 
-    .venv/bin/python benchmarks/lists.py                  # 5,000 articles
-    .venv/bin/python benchmarks/lists.py --articles 2000  # quicker
+    .venv/bin/python benchmarks/lists.py                                 # 10,000 articles
+    .venv/bin/python benchmarks/lists.py --articles 3000 --publishes 0   # quicker
 
-One process, side by side on one index (synthetic articles and vectors as in load.py, exact
-flat index, ranking defaults):
+One process, one index (query.py's synthetic articles: pseudo-word texts, clustered 384-d
+vectors; exact flat index; ranking defaults), side by side:
 
 1. build: every list ranked and stored (full);
-2. metadata upsert of 1% of the articles (new dates and sections, same texts and tags): the
-   corpus statistics stay as they are, so the lists are updated incrementally;
-3. the same index again from scratch with those changes (a full recompute, for comparison);
-4. text upsert of one article (a new text moves the idf of its terms, so every list's lexical
-   scores): a full recompute; and how many stored lists changed, in bytes and in ids.
+2. writes that keep the fitted corpus statistics, so each updates the lists incrementally: a
+   text upsert of 1 article (new text and vector), a text upsert of 10 (5 changed, 5 new, with
+   words no indexed text has), a metadata upsert of 1, a remove of 1;
+3. after each text upsert, the full recompute of the same version's lists (every list ranked
+   again into a scratch folder, as a build or refit does), and whether the incremental lists
+   equal it byte for byte (``lists.bin``, ``lists-index.npy``, ``lists-floor.npy``);
+4. ``--publishes N``: publish-to-visible through a real ``recommender serve`` (ingest.py's
+   measurement: ``PUT /articles/{id}`` of a new article, embedded by the packaged model, until
+   ``GET /related/{id}`` answers 200), the server-side stages included.
 
 Writes benchmarks/results/lists.md, appends to benchmarks/results.jsonl, regenerates RESULTS.md.
 """
@@ -25,91 +29,119 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import common
 import numpy as np
 from common import PrecomputedEncoder
-from load import synthetic_articles
+from query import synthetic_corpus
 
+from recommender import precomputed
+from recommender.encoder import resolve_model
 from recommender.engine import Engine
-from recommender.precomputed import PrecomputedLists
 from recommender.storage.versions import resolve_version
 from recommender.text import article_text
 
-
-def lists_of(index: Path) -> dict:
-    return json.loads((index / "manifest.json").read_text())["lists"]
+LIST_FILES = (precomputed.LISTS_FILE, precomputed.LISTS_INDEX, precomputed.LISTS_FLOOR)
 
 
-def stored(index: Path) -> tuple[list[bytes], list[list[str]]]:
-    lists = PrecomputedLists.load(resolve_version(index))
-    assert lists is not None
-    bodies = [lists.results_json(r) or b"" for r in range(len(lists))]
-    ids = [[item["id"] for item in json.loads(b)] if b else [] for b in bodies]
-    return bodies, ids
+def lists_of(index: Path) -> dict[str, Any]:
+    return dict(json.loads((index / "manifest.json").read_text())["lists"])
+
+
+def full_recompute(index: Path, encoder: PrecomputedEncoder, scratch: Path) -> dict[str, Any]:
+    """Every list of the current version ranked again; equal to the stored ones?"""
+    scratch.mkdir()
+    engine = Engine.load(index, encoder=encoder)
+    try:
+        report = precomputed.write_lists(scratch, engine)
+    finally:
+        engine.close()
+    folder = resolve_version(index)
+    same = {
+        name: (folder / name).read_bytes() == (scratch / name).read_bytes() for name in LIST_FILES
+    }
+    return {**report.to_dict(), "identical": same}
+
+
+def write(step: str, figures: dict[str, Any], index: Path, started: float, report: Any) -> None:
+    figures[step] = {
+        "lists": lists_of(index),
+        "write_s": round(time.perf_counter() - started, 3),
+        "timings": report.timings,
+    }
+    print(step, figures[step], flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--articles", type=int, default=5_000)
-    parser.add_argument("--share", type=float, default=0.01, help="metadata upsert share")
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--publishes", type=int, default=5, help="0: skip publish-to-visible")
     args = parser.parse_args()
     info = common.machine()
-    articles, vectors = synthetic_articles(args.articles)
+    articles, vectors = synthetic_corpus(args.articles)
     encoder = PrecomputedEncoder(
         {article_text(a): v for a, v in zip(articles, vectors, strict=True)}
     )
+    encoder.name = resolve_model(None)[0]  # the packaged model's name: the server embeds with it
     rng = np.random.default_rng(5)
-    picks = rng.choice(len(articles), max(1, round(args.share * len(articles))), replace=False)
-    moved = {
-        int(i): dataclasses.replace(
-            articles[i], published_at=articles[(i + 1) % len(articles)].published_at, category="x"
+
+    def edited(i: int, words: str) -> Any:
+        """Article ``i`` with a new text and the vector of another story (a real rewrite)."""
+        article = dataclasses.replace(articles[i], body=f"{articles[i].body} {words}")
+        other = vectors[int(rng.integers(0, len(articles)))]
+        encoder.by_text[article_text(article)] = other
+        return article
+
+    def fresh(i: int) -> Any:
+        source = articles[int(rng.integers(0, len(articles)))]
+        article = dataclasses.replace(
+            source,
+            id=f"new-{i}",
+            title=f"Follow-up {i}: {source.title}",
+            body=f"{source.body} zqx{i}",
         )
-        for i in picks
-    }
-    figures: dict = {"articles": args.articles, "metadata_upserted": len(moved)}
+        encoder.by_text[article_text(article)] = vectors[int(rng.integers(0, len(articles)))]
+        return article
+
+    figures: dict[str, Any] = {"articles": args.articles}
     with tempfile.TemporaryDirectory(prefix="bench-lists-") as tmp:
-        index = Path(tmp) / "indexes" / "news"
+        work = Path(tmp)
+        index = work / "indexes" / "syn"
         started = time.perf_counter()
         Engine.build(articles, index, encoder=encoder, cache=False, index_type="flat-ip")
         figures["build_s"] = round(time.perf_counter() - started, 2)
         figures["build_lists"] = lists_of(index)
         print("build", figures["build_lists"], flush=True)
 
-        Engine.upsert(list(moved.values()), index, encoder=encoder, cache=False)
-        figures["metadata_upsert_lists"] = lists_of(index)
-        print("metadata upsert", figures["metadata_upsert_lists"], flush=True)
-        single = dataclasses.replace(articles[1], category="y")
-        Engine.upsert([single], index, encoder=encoder, cache=False)
-        figures["single_upsert_lists"] = lists_of(index)
-        print("single metadata upsert", figures["single_upsert_lists"], flush=True)
-        moved[1] = single
+        picks = rng.choice(len(articles), 12, replace=False).tolist()
+        started = time.perf_counter()
+        report = Engine.upsert([edited(picks[0], "an added paragraph")], index, encoder=encoder)
+        write("text_upsert_1", figures, index, started, report)
+        figures["text_upsert_1"]["full"] = full_recompute(index, encoder, work / "full-1")
+        print("  full", figures["text_upsert_1"]["full"], flush=True)
 
-        edited = [moved.get(i, a) for i, a in enumerate(articles)]
-        fresh = Path(tmp) / "indexes" / "fresh"
-        Engine.build(edited, fresh, encoder=encoder, cache=False, index_type="flat-ip")
-        figures["full_recompute_lists"] = lists_of(fresh)
-        print("full recompute", figures["full_recompute_lists"], flush=True)
+        ten = [edited(i, "a correction") for i in picks[1:6]] + [fresh(i) for i in range(5)]
+        started = time.perf_counter()
+        report = Engine.upsert(ten, index, encoder=encoder)
+        write("text_upsert_10", figures, index, started, report)
+        figures["text_upsert_10"]["full"] = full_recompute(index, encoder, work / "full-10")
+        print("  full", figures["text_upsert_10"]["full"], flush=True)
 
-        old_ids = [str(i) for i in Engine.load(index, encoder=encoder).store.columns.ids]
-        before_bytes, before_ids = stored(index)
-        one = articles[3]
-        text = dataclasses.replace(one, body=one.body + " Updated with a new paragraph.")
-        encoder.by_text[article_text(text)] = vectors[3]  # same vector: only the text moved
-        Engine.upsert([text], index, encoder=encoder, cache=False)
-        figures["text_upsert_lists"] = lists_of(index)
-        after_bytes, after_ids = stored(index)
-        # the upserted article moves to the last row: compare by source id
-        engine = Engine.load(index, encoder=encoder)
-        new_row = {str(aid): r for r, aid in enumerate(engine.store.columns.ids)}
-        bytes_changed = ids_changed = 0
-        for old_row, aid in enumerate(old_ids):
-            r = new_row[aid]
-            bytes_changed += before_bytes[old_row] != after_bytes[r]
-            ids_changed += before_ids[old_row] != after_ids[r]
-        figures["text_upsert_changed_bytes"] = bytes_changed
-        figures["text_upsert_changed_ids"] = ids_changed
-        print("text upsert", figures["text_upsert_lists"], bytes_changed, ids_changed, flush=True)
+        moved = dataclasses.replace(articles[picks[6]], category="moved")
+        started = time.perf_counter()
+        report = Engine.upsert([moved], index, encoder=encoder)
+        write("metadata_upsert_1", figures, index, started, report)
+        started = time.perf_counter()
+        report = Engine.remove([articles[picks[7]].id], index)
+        write("remove_1", figures, index, started, report)
+        figures["statistics"] = json.loads((index / "manifest.json").read_text())["statistics"]
+
+        if args.publishes:
+            from ingest import publish_latency
+
+            figures["publish"] = publish_latency(index, work, args.publishes)
+            print("publish", figures["publish"], flush=True)
     figures["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     line = common.record("lists", info, figures)
     path = common.write_fragment("lists", "Precomputed lists", fragment(figures), info, line)
@@ -117,69 +149,78 @@ def main() -> None:
     common.finish()
 
 
-def fragment(f: dict) -> str:
+def fragment(f: dict[str, Any]) -> str:
     n = f["articles"]
-    b, m, full, t = (
-        f["build_lists"],
-        f["metadata_upsert_lists"],
-        f["full_recompute_lists"],
-        f["text_upsert_lists"],
-    )
+    b = f["build_lists"]
     rows = [
-        ["build (every list)", b["mode"], b["computed"], b["reused"], f"{b['seconds']:.1f}"],
-        [
-            f"upsert of {f['metadata_upserted']} articles, metadata only",
-            m["mode"],
-            m["computed"],
-            m["reused"],
-            f"{m['seconds']:.1f}",
-        ],
-        [
-            "the same corpus rebuilt (full recompute)",
-            full["mode"],
-            full["computed"],
-            full["reused"],
-            f"{full['seconds']:.1f}",
-        ],
-        [
-            "then 1 more article, metadata only",
-            f["single_upsert_lists"]["mode"],
-            f["single_upsert_lists"]["computed"],
-            f["single_upsert_lists"]["reused"],
-            f"{f['single_upsert_lists']['seconds']:.1f}",
-        ],
-        [
-            "upsert of 1 article, new text",
-            t["mode"],
-            t["computed"],
-            t["reused"],
-            f"{t['seconds']:.1f}",
-        ],
+        ["build (every list)", b["mode"], b["computed"], b["reused"], f"{b['seconds']:.1f}", ""]
     ]
+    labels = {
+        "text_upsert_1": "text upsert, 1 article",
+        "text_upsert_10": "text upsert, 10 articles (5 changed, 5 new)",
+        "metadata_upsert_1": "metadata upsert, 1 article",
+        "remove_1": "remove, 1 article",
+    }
+    for step, label in labels.items():
+        lists = f[step]["lists"]
+        rows.append(
+            [
+                label,
+                lists["mode"],
+                lists["computed"],
+                lists["reused"],
+                f"{lists['seconds']:.2f}",
+                f"{f[step]['write_s']:.2f}",
+            ]
+        )
+        if "full" in f[step]:
+            full = f[step]["full"]
+            same = (
+                "identical" if all(full["identical"].values()) else f"DIFFERENT {full['identical']}"
+            )
+            rows.append(
+                [f"  the same version, full recompute ({same})", full["mode"], full["computed"], 0,
+                 f"{full['seconds']:.1f}", ""]
+            )  # fmt: skip
     table = common.md_table(
-        ["write", "lists mode", "lists ranked", "lists reused", "lists s"], rows, "llrrr"
+        ["write", "lists mode", "lists ranked", "lists reused", "lists s", "write s"],
+        rows,
+        "llrrrr",
     )
-    ratio = m["seconds"] / full["seconds"] if full["seconds"] else float("nan")
-    return f"""{n:,} synthetic articles (load.py's vectors and metadata), exact flat index, ranking
-defaults; one process, one BLAS thread while ranking lists. "lists s" is the time spent ranking
-and storing lists inside the write (from the manifest's `lists` field).
+    one, ten = f["text_upsert_1"], f["text_upsert_10"]
+    ratio1 = one["full"]["seconds"] / one["lists"]["seconds"]
+    ratio10 = ten["full"]["seconds"] / ten["lists"]["seconds"]
+    publish = ""
+    if "publish" in f:
+        p = f["publish"]
+        stages = ", ".join(f"{k} {v:.3f}" for k, v in p["server_stages_p50_s"].items())
+        publish = f"""
+**Publish to visible** through `recommender serve` (ingest.py's measurement on this index, the
+packaged model embedding each new article): `PUT /articles/{{id}}` answered in
+{p["put_p50_s"]:.2f} s p50 (max {p["put_max_s"]:.2f}), visible in `GET /related/{{id}}` after
+{p["visible_p50_s"]:.2f} s p50 (max {p["visible_max_s"]:.2f}); server-side stages (median, s):
+{stages}. Reads meanwhile: {p["reads_ok"]} answered, {p["reads_failed"]} failed.
+"""
+    return f"""{n:,} synthetic articles (query.py's pseudo-word texts and clustered vectors), exact
+flat index, ranking defaults; one process, one BLAS thread while ranking lists. "lists s": the
+time spent ranking and storing lists inside the write (the manifest's `lists` field); "write s":
+the whole `Engine.upsert`/`remove` call. The corpus statistics stay as fitted at the build
+(lexical idf, tag idf; new terms get the idf of a one-document term), so every write below
+carries the lists over and ranks only those it can change; each full recompute ranks every list
+of the same version again, and its files are compared with the incremental ones.
 
 {table}
 
-**Incremental update: {ratio:.2f}x the time of a full recompute** for the metadata upsert
-({m["computed"]:,} of {n:,} lists ranked again: the moved articles' own, those that showed
-them, and those whose retrieval floor they reach; each article is a candidate of about
-`candidate_pool` = 100 lists, so the saving is largest for small writes: one article's
-metadata, {f["single_upsert_lists"]["computed"]:,} lists in
-{f["single_upsert_lists"]["seconds"]:.1f} s).
-
-A new text moves the idf of its terms, and with it the lexical score of every list that
-shares one: after the one-article text upsert, {f["text_upsert_changed_bytes"]:,} of {n:,}
-stored lists differ in some byte (scores or `why`), {f["text_upsert_changed_ids"]:,} in their
-ids. Answers must equal live ranking to the bit, so such writes recompute every list; freezing
-the lexical statistics between full builds (as IVF keeps its cells until compaction) would make
-them incremental too. Load average at the end: {", ".join(map(str, f["load_average_end"]))}
-(2 shared cores).
+**A text upsert of 1 article: {ratio1:.0f}x faster lists than a full recompute**
+({one["lists"]["computed"]:,} of {n:,} lists ranked: {one["lists"]["seconds"]:.2f} s against
+{one["full"]["seconds"]:.1f} s); **of 10 articles: {ratio10:.0f}x**
+({ten["lists"]["computed"]:,} lists, {ten["lists"]["seconds"]:.2f} s). Each written vector (a
+changed article's old and new one) reaches about `candidate_pool` lists (those that retrieve
+it), so the lists ranked grow with the write, until the statistics are refitted
+(`refit_drift`, 20% of the fitted corpus written by default; statistics after these writes:
+{f["statistics"]["written"]} written since the fit of {f["statistics"]["articles"]:,}).
+{publish}
+Load average at the end: {", ".join(map(str, f["load_average_end"]))} (2 shared cores).
 """
 
 

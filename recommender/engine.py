@@ -24,6 +24,7 @@ from recommender.articles import Article, article_from_mapping
 from recommender.encoder import Encoder, LazyEncoder
 from recommender.errors import IndexFormatError, ModelMismatchError, UnknownArticleError
 from recommender.indexing import BuildReport, UpdateReport, default_cache_path
+from recommender.indexing.statistics import DEFAULT_REFIT_DRIFT
 from recommender.indexing.version import check_model
 from recommender.ranking import RankingSettings
 from recommender.ranking.ranker import Ranked, Ranker
@@ -98,6 +99,7 @@ class Engine:
         background_texts: Sequence[str] = (),
         lock_wait: float = 0.0,
         precompute: bool = True,
+        refit_drift: float = DEFAULT_REFIT_DRIFT,
     ) -> BuildReport:
         """Embed ``articles`` and write a new version of the index at ``index_path``.
 
@@ -107,7 +109,8 @@ class Engine:
         ``index_type``: ``auto`` (exact ``flat-ip`` up to ``exact_max`` articles, ``hnsw``
         above), or ``flat-ip``, ``hnsw``, ``ivf`` with ``index_params`` over their defaults.
         Another writer holding the index makes this wait up to ``lock_wait`` seconds, then
-        raise :class:`~recommender.errors.IndexLockedError`.
+        raise :class:`~recommender.errors.IndexLockedError`. ``precompute``: store every
+        article's list; ``refit_drift``: see ``indexing/statistics.py``.
         """
         settings = settings or RankingSettings()
         rules = EditorialRules()
@@ -124,6 +127,7 @@ class Engine:
             background_texts=background_texts,
             lock_wait=lock_wait,
             precompute=precompute,
+            refit_drift=refit_drift,
         )
 
     @classmethod
@@ -139,12 +143,11 @@ class Engine:
     ) -> UpdateReport:
         """Add new articles and replace changed ones (same id), embedding only texts that changed.
 
-        Unchanged articles keep their vectors from the current version; an article whose text
-        is the same but whose metadata (date, section, tags, ...) changed is updated without
-        embedding. The lexical statistics are refitted on the resulting corpus. Nothing is
-        written when every article is already indexed as given. ``loaded``: an engine that
-        already has the index open (a server's), used as the starting point when it is still
-        the current version (saves reopening it).
+        Unchanged articles keep their vectors; an article whose text is the same but whose
+        metadata (date, section, tags, ...) changed is updated without embedding. The corpus
+        statistics stay as fitted (refitted past the drift threshold: indexing/statistics.py).
+        Nothing is written when every article is already indexed as given. ``loaded``: an
+        engine that has the index open (a server's), the starting point if still current.
         """
         return indexing.upsert(
             articles,
@@ -165,12 +168,9 @@ class Engine:
         lock_wait: float = 0.0,
         loaded: Engine | None = None,
     ) -> UpdateReport:
-        """Remove articles by id; they vanish from every list in the new version.
-
-        An id that is not in the index is an error naming it (nothing is removed), unless
-        ``missing_ok``: then it is counted in ``not_found`` and skipped. Removing every article
-        is refused (an index is never empty).
-        """
+        """Remove articles by id; they vanish from every list in the new version. An unknown
+        id is an error naming it (nothing is removed), unless ``missing_ok``: then it is counted
+        in ``not_found`` and skipped. Removing every article is refused (never empty)."""
         return indexing.remove(
             article_ids,
             Path(index_path),
@@ -189,9 +189,8 @@ class Engine:
         exact_max: int = DEFAULT_EXACT_MAX,
         lock_wait: float = 0.0,
     ) -> UpdateReport:
-        """Rebuild only the vector index (another type or other parameters) from the current
-        version's vectors: nothing is embedded, articles and lexical statistics are carried over.
-        """
+        """Rebuild the vector index (another type or other parameters) from the current
+        vectors (nothing is embedded, articles carried over) and fit the corpus statistics."""
         return indexing.reindex(
             Path(index_path),
             index_choice=(index_type, index_params, exact_max),

@@ -11,12 +11,16 @@ Layouts under ``out`` (see docs/static-export.md for templates):
               own page identities: see ``recommender.sites``).
 
 A result is :meth:`Recommendation.to_dict`, the shape the CLI's ``--json`` and the HTTP API
-return. ``<name>`` is :func:`safe_name` of the id. All articles are scored in one pass with
-:meth:`Engine.related_many`. A file is rewritten only when its bytes change (atomically: temp
-file + ``os.replace``), and only when a reader would see a change: ids, order, titles, URLs,
-dates (a shift in scores alone leaves the file as it is); per-article files of articles no
-longer in the index are deleted. The per-article folders (``related/``, ``data/related/``)
-belong to the exporter: any other ``.json`` file in them is deleted as stale.
+return. ``<name>`` is :func:`safe_name` of the id. Lists come from the index's precomputed lists
+where they answer (``k`` and ranking options as stored, clock-free lists of dated articles: the
+same bytes live ranking gives, read in microseconds); the rest are ranked in one pass with
+:meth:`Engine.related_many`, or on Ray workers with a
+:class:`~recommender.distributed.RayRanker` (``ray=``). A file is rewritten only when its
+bytes change (atomically: temp file + ``os.replace``), and only when a reader would see a
+change: ids, order, titles, URLs, dates (a shift in scores alone leaves the file as it is);
+per-article files of articles no longer in the index are deleted. The per-article folders
+(``related/``, ``data/related/``) belong to the exporter: any other ``.json`` file in them is
+deleted as stale.
 """
 
 from __future__ import annotations
@@ -36,7 +40,11 @@ from recommender import safejson
 from recommender.errors import ExportTargetError, InputError, PathError, SettingsError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from recommender.distributed import RayRanker
     from recommender.engine import Engine
+    from recommender.results import Recommendation
 
 FORMATS = ("json", "hugo", "jekyll")
 
@@ -54,6 +62,7 @@ class ExportReport:
     unchanged: int
     removed: int
     seconds: float
+    precomputed: int = 0  # lists read from the index's precomputed lists, not ranked now
 
 
 def safe_name(article_id: str) -> str:
@@ -172,6 +181,64 @@ class _Writer:
                 self.removed += int(stale_json)
 
 
+def names_of(ids: Iterable[str], folder: Path) -> dict[str, str]:
+    """Per-article file name -> id; two ids that map to one file are an input error."""
+    names: dict[str, str] = {}
+    for article_id in ids:
+        name = safe_name(article_id) + ".json"
+        if name in names:
+            raise InputError(
+                f"ids {names[name]!r} and {article_id!r} map to one file {name}",
+                source=str(folder),
+                field="id",
+            )
+        names[name] = article_id
+    return names
+
+
+def stored_lists(
+    engine: Engine, k: int, options: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """({id: results} answered by the precomputed lists, ids left to rank live)."""
+    from recommender.precomputed import stored_list
+
+    ids = engine.ids()
+    lists = engine.precomputed
+    if options or lists is None or not lists.serves(engine.settings, engine.rules, k):
+        return {}, ids
+    stored: dict[str, Any] = {}
+    live: list[str] = []
+    for article_id in ids:
+        results = stored_list(engine, article_id, k)
+        if results is None:  # undated source: its list depends on the clock
+            live.append(article_id)
+        else:
+            stored[article_id] = results
+    return stored, live
+
+
+def all_lists(
+    engine: Engine,
+    k: int,
+    batch_size: int,
+    ray: RayRanker | None,
+    options: dict[str, Any],
+) -> tuple[int, Iterator[tuple[str, list[Recommendation]]]]:
+    """(how many come from the precomputed lists, every article's list)."""
+    stored, live = stored_lists(engine, k, options)
+
+    def generate() -> Iterator[tuple[str, list[Recommendation]]]:
+        yield from stored.items()
+        if not live:
+            return  # nothing to rank: Ray is not even started
+        if ray is None:
+            yield from engine.related_many(live, k, batch_size=batch_size, **options)
+        else:
+            yield from ray.related_many(engine, live, k, batch_size=batch_size, **options)
+
+    return len(stored), generate()
+
+
 def export(
     engine: Engine,
     out: str | Path,
@@ -179,11 +246,13 @@ def export(
     format: str = "json",
     k: int = 5,
     batch_size: int = 256,
+    ray: RayRanker | None = None,
     **options: Any,
 ) -> ExportReport:
     """Write every article's ``k`` related articles under ``out`` in ``format``'s layout.
 
-    ``options`` are ranking options for this export (as for :meth:`Engine.related`).
+    ``options`` are ranking options for this export (as for :meth:`Engine.related`). ``ray``:
+    rank the lists the precomputed lists do not answer on Ray workers (same results).
     """
     if format not in FORMATS:
         raise SettingsError(f"unknown export format {format!r}: use one of {', '.join(FORMATS)}")
@@ -195,19 +264,13 @@ def export(
     per_article = {"json": out / "related", "hugo": out / "data" / "related"}.get(format)
     combined_file = {"json": out / "related.json", "jekyll": out / "_data" / "related.json"}
     check_inside(out, [p for p in (per_article, combined_file.get(format)) if p is not None])
+    names = names_of(engine.ids(), per_article) if per_article is not None else {}
     combined: dict[str, list[dict[str, Any]]] = {}
-    names: dict[str, str] = {}
-    for article_id, results in engine.related_many(None, k, batch_size=batch_size, **options):
+    precomputed, lists = all_lists(engine, k, batch_size, ray, options)
+    for article_id, results in lists:
         items = [r.to_dict() for r in results]
         if per_article is not None:
             name = safe_name(article_id) + ".json"
-            if name in names:
-                raise InputError(
-                    f"ids {names[name]!r} and {article_id!r} map to one file {name}",
-                    source=str(per_article),
-                    field="id",
-                )
-            names[name] = article_id
             writer.put(per_article / name, {"id": article_id, "results": items})
         if format != "hugo":
             combined[article_id] = items
@@ -225,4 +288,5 @@ def export(
         unchanged=writer.unchanged,
         removed=writer.removed,
         seconds=time.perf_counter() - started,
+        precomputed=precomputed,
     )

@@ -5,11 +5,13 @@ ranking.
 Files in the version folder (memory-mapped by every reader, so worker processes share one copy
 in the page cache):
 
-- ``lists.bin``: per article, the ranked list as JSON (``[[row, score, why], ...]``, floats in
+- ``lists.bin``: per article, the ranked list as JSON (``[[id, score, why], ...]``, floats in
   Python's round-trip form, so scores come back bit for bit), then the HTTP ``results`` array
-  exactly as the API writes it;
-- ``lists-index.npy``: int64 ``[n, 3]``: offset, length of the list JSON, length of the HTTP
-  JSON (-1: not precomputed, answered live);
+  exactly as the API writes it. Ids, not rows: a list carried over to the next version is
+  copied as it is, whatever rows moved;
+- ``lists-index.npy``: int64 ``[n, 4]``: offset, length of the list JSON (-1: not
+  precomputed, answered live), length of the HTTP JSON, and flags (``listreach.DEPENDS_ON_MORE``:
+  the list depends on more than its candidates, so any write ranks it again);
 - ``lists-floor.npy``: float32 ``[n]``: the lowest cosine among the candidates the ranker
   retrieved for the list (``-inf`` when it scored every eligible row); incremental updates use it;
 - ``lists.json``: format, ``k``, the key of the settings and rules the lists were ranked with.
@@ -26,14 +28,12 @@ What is precomputed, and when it is used:
   file's ``[ranking]`` or ``[rules]`` that differ, or any per-call option or ``exclude``, is
   ranked live.
 
-Incremental writes (upsert, remove) reuse the previous version's lists when that is exact:
-the corpus-wide statistics (lexical vocabulary and idf, tag idf) are unchanged, both versions
-use exact search (``flat-ip``; an approximate graph changes other queries' answers), and then
-only these lists are ranked again: the written articles' own; lists that showed, collapsed or
-pinned a written or removed article; lists under an active filter, with a fallback, or shorter
-than ``k``; and lists whose retrieval floor a written vector (old or new) reaches, so that it was
-or now is one of their candidates. Any other write recomputes every list: adding or removing an
-article moves the idf of every term, so every list's lexical scores move with it.
+Incremental writes (upsert, remove) carry the previous version's lists over where that is
+exact, and rank only the lists the write can change (``listreach``): the corpus statistics are
+kept as fitted between fits (``indexing/statistics.py``) and the index is exact (``flat-ip``).
+A write that fits the statistics again (``reindex``, or past the index's ``refit_drift``) ranks
+every list; one on an approximate index stores none (the version is ranked live until the next
+build).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recommender.listreach import DEPENDS_ON_MORE, Change, affected_rows, incremental_blocker
 from recommender.ranking import RankingSettings
 from recommender.ranking.rules import EditorialRules
 from recommender.results import Recommendation, Why
@@ -62,10 +63,8 @@ LISTS_FILE = "lists.bin"
 LISTS_INDEX = "lists-index.npy"
 LISTS_FLOOR = "lists-floor.npy"
 LISTS_META = "lists.json"
-LISTS_FORMAT = 1
+LISTS_FORMAT = 2
 DEFAULT_LIST_K = 5
-FLOOR_MARGIN = 1e-5
-"""Slack on the retrieval floor: FAISS and numpy may round one cosine differently."""
 
 
 def lists_key(settings: RankingSettings, rules: EditorialRules, k: int) -> str:
@@ -130,17 +129,28 @@ class PrecomputedLists:
     def has(self, row: int) -> bool:
         return int(self.index[row, 1]) >= 0
 
-    def ranked(self, row: int) -> list[tuple[int, float, Why]] | None:
-        """(row, score, why) of the stored list, or None when the list is answered live."""
-        offset, length, _ = (int(v) for v in self.index[row])
+    def flags(self, row: int) -> int:
+        return int(self.index[row, 3])
+
+    def ranked(self, row: int) -> list[tuple[str, float, Why]] | None:
+        """(id, score, why) of the stored list, or None when the list is answered live."""
+        offset, length, _ = (int(v) for v in self.index[row, :3])
         if length < 0:
             return None
         items = json.loads(self._blob[offset : offset + length])
-        return [(int(r), float(s), why_from_dict(w)) for r, s, w in items]
+        return [(str(i), float(s), why_from_dict(w)) for i, s, w in items]
+
+    def entry(self, row: int) -> tuple[bytes, bytes]:
+        """The stored list JSON and HTTP JSON as they are (empty when answered live)."""
+        offset, length, http = (int(v) for v in self.index[row, :3])
+        if length < 0:
+            return b"", b""
+        end = offset + length
+        return bytes(self._blob[offset:end]), bytes(self._blob[end : end + http])
 
     def results_json(self, row: int) -> bytes | None:
         """The stored HTTP ``results`` array, or None when the list is answered live."""
-        offset, length, http = (int(v) for v in self.index[row])
+        offset, length, http = (int(v) for v in self.index[row, :3])
         if length < 0:
             return None
         return bytes(self._blob[offset + length : offset + length + http])
@@ -173,7 +183,10 @@ def stored_list(
     ranked = found[0].ranked(found[1]) if found else None
     if ranked is None:
         return None
-    articles = engine.store.articles([r for r, _, _ in ranked])
+    rows = [engine.store.row_of(i) for i, _, _ in ranked]
+    if any(r is None for r in rows):
+        return None  # not this version's list (cannot happen past the checksums): rank live
+    articles = engine.store.articles([int(r) for r in rows if r is not None])
     return [
         Recommendation(article=a, score=score, why=why)
         for a, (_, score, why) in zip(articles, ranked, strict=True)
@@ -226,7 +239,7 @@ class _RecordingIndex:
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         scores, rows = self._index.search(queries, k)
         valid = scores[0][rows[0] >= 0]
-        if len(valid) < k:  # every row came back: the whole index was a candidate
+        if len(valid) < k or k >= self._index.count:  # every row was a candidate
             self.floor = -math.inf
         elif len(valid):
             self.floor = min(self.floor, float(valid.min()))
@@ -238,6 +251,7 @@ class _Entry:
     ranked: bytes  # the list JSON ("" for live)
     http: bytes
     floor: float
+    flags: int = 0
 
 
 def _rank_one(engine: Engine, recorder: _RecordingIndex, row: int, k: int) -> _Entry:
@@ -247,11 +261,13 @@ def _rank_one(engine: Engine, recorder: _RecordingIndex, row: int, k: int) -> _E
     recorder.floor = math.inf  # searches of this list only
     results = engine.related_live(str(cols.ids[row]), k)
     floor = recorder.floor if recorder.floor != math.inf else -math.inf  # no search: all rows
-    ranked = [[engine.store.row_of(r.id), r.score, r.why.to_dict()] for r in results]
+    ranked = [[r.id, r.score, r.why.to_dict()] for r in results]
+    more = len(results) < k or any(r.why.fallback is not None or r.why.filters for r in results)
     return _Entry(
         json.dumps(ranked, ensure_ascii=False, separators=(",", ":")).encode(),
         http_results(results),
         floor,
+        DEPENDS_ON_MORE if more else 0,
     )
 
 
@@ -276,7 +292,7 @@ def _compute(engine: Engine, rows: Iterable[int], k: int) -> dict[int, _Entry]:
 
 
 def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str) -> None:
-    index = np.full((n, 3), -1, dtype=np.int64)
+    index = np.full((n, 4), -1, dtype=np.int64)
     floor = np.full(n, -np.inf, dtype=np.float32)
     offset = 0
     with open(folder / LISTS_FILE, "wb") as out:
@@ -287,7 +303,7 @@ def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str)
                 continue
             out.write(entry.ranked)
             out.write(entry.http)
-            index[row] = (offset, len(entry.ranked), len(entry.http))
+            index[row] = (offset, len(entry.ranked), len(entry.http), entry.flags)
             offset += len(entry.ranked) + len(entry.http)
     np.save(folder / LISTS_INDEX, index, allow_pickle=False)
     np.save(folder / LISTS_FLOOR, floor, allow_pickle=False)
@@ -295,31 +311,11 @@ def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str)
     (folder / LISTS_META).write_text(json.dumps(meta) + "\n", encoding="utf-8")
 
 
-def _reuse(previous: PrecomputedLists, old_row: int, new_row_of: np.ndarray) -> _Entry:
-    """A previous list with its rows renumbered (the HTTP JSON names ids, not rows)."""
-    offset, length, http = (int(v) for v in previous.index[old_row])
-    if length < 0:
-        return _Entry(b"", b"", float(previous.floor[old_row]))
-    raw = previous._blob
-    ranked = json.loads(raw[offset : offset + length])
-    for item in ranked:
-        item[0] = int(new_row_of[item[0]])
-    return _Entry(
-        json.dumps(ranked, ensure_ascii=False, separators=(",", ":")).encode(),
-        bytes(raw[offset + length : offset + length + http]),
-        float(previous.floor[old_row]),
-    )
-
-
-@dataclass(frozen=True)
-class Change:
-    """How a new version follows from the previous one: its row ``i`` is the previous row
-    ``keep[i]`` for ``i < len(keep)``; later rows are new. ``dropped``: previous rows removed or
-    replaced."""
-
-    previous: Engine
-    keep: np.ndarray
-    dropped: Sequence[int]
+def _reuse(previous: PrecomputedLists, old_row: int) -> _Entry:
+    """A previous list as it is (it names articles by id, so moved rows do not matter)."""
+    ranked, http = previous.entry(old_row)
+    flags = previous.flags(old_row) if ranked else 0
+    return _Entry(ranked, http, float(previous.floor[old_row]), flags)
 
 
 def write_lists(folder: Path, engine: Engine, change: Change | None = None) -> ListsReport:
@@ -330,107 +326,27 @@ def write_lists(folder: Path, engine: Engine, change: Change | None = None) -> L
     if not clock_free(engine.settings):
         return ListsReport("none", 0, 0, n, time.perf_counter() - started)
     key = lists_key(engine.settings, engine.rules, k)
-    reason = _incremental_blocker(engine, change, key)
-    if change is not None and reason:
-        # An update that cannot carry the lists over exactly would re-rank every article (87 s
-        # at 10k here): a publish must not wait for that. This version is served by live
-        # ranking; the next build or reindex computes the lists again.
+    reason = incremental_blocker(engine, change, key)
+    if change is not None and reason and reason == change.refit:
+        change = None  # the statistics were fitted again: every list is ranked again
+    elif change is not None and reason:
+        # No previous lists, or an approximate index: carrying lists over would not be exact,
+        # and re-ranking every article (87 s at 10k here) must not hold up a publish. This
+        # version is served by live ranking; the next build or reindex ranks the lists again.
         return ListsReport("dropped", 0, 0, n, time.perf_counter() - started, reason)
     if change is None:
         entries = _compute(engine, range(n), k)
         mode, reused = "full", 0
     else:
         previous = change.previous.precomputed
-        assert previous is not None  # checked by _incremental_blocker
+        assert previous is not None  # checked by incremental_blocker
         again = affected_rows(engine, change)
-        new_row_of = np.full(len(change.previous.store), -1, dtype=np.int64)
-        new_row_of[change.keep] = np.arange(len(change.keep))
         entries = _compute(engine, sorted(again), k)
         for new_row, old_row in enumerate(change.keep.tolist()):
             if new_row not in entries:
-                entries[new_row] = _reuse(previous, old_row, new_row_of)
+                entries[new_row] = _reuse(previous, old_row)
         mode, reused = "incremental", n - len(again)
     _save(folder, n, entries, k, key)
     live = sum(1 for e in entries.values() if not e.ranked)
     computed = n - reused
     return ListsReport(mode, computed, reused, live, time.perf_counter() - started, reason)
-
-
-def _incremental_blocker(engine: Engine, change: Change | None, key: str) -> str:
-    """Why the previous lists cannot be carried over ("" when they can)."""
-    if change is None:
-        return "new index"
-    previous = change.previous
-    lists = previous.precomputed
-    if lists is None or lists.key != key or len(lists) != len(previous.store):
-        return "the previous version has no lists for these settings"
-    if engine.index.kind != "flat-ip" or previous.index.kind != "flat-ip":
-        return "approximate index: a write changes other queries' candidates"
-    old_lex, new_lex = previous.lexical, engine.lexical
-    if (old_lex is None) != (new_lex is None):
-        return "lexical statistics changed"
-    if (
-        old_lex is not None
-        and new_lex is not None
-        and (
-            old_lex.vocabulary != new_lex.vocabulary or not np.array_equal(old_lex.idf, new_lex.idf)
-        )
-    ):
-        return "lexical statistics changed (the corpus's texts changed)"
-    if previous.store.columns.tag_idf != engine.store.columns.tag_idf:
-        return "tag statistics changed"
-    return ""
-
-
-def affected_rows(engine: Engine, change: Change) -> set[int]:
-    """New rows whose lists may differ from the previous version's (see the module notes)."""
-    previous = change.previous
-    lists = previous.precomputed
-    assert lists is not None
-    n_new, kept = len(engine.store), len(change.keep)
-    dropped = set(int(r) for r in change.dropped)
-    affected = set(range(kept, n_new))  # new articles' own lists
-    old_ids = previous.store.columns.ids
-    written_ids = {str(old_ids[r]) for r in dropped} | {
-        str(i) for i in engine.store.columns.ids[kept:]
-    }
-    for new_row, old_row in enumerate(change.keep.tolist()):
-        source_id = str(old_ids[old_row])
-        if old_row in dropped or _needs_rank(
-            lists, old_row, dropped, written_ids, engine, source_id
-        ):
-            affected.add(new_row)
-    vectors = [previous.index.vectors(np.array(sorted(dropped), dtype=np.int64))]
-    if n_new > kept:
-        vectors.append(engine.index.vectors(np.arange(kept, n_new, dtype=np.int64)))
-    written = np.vstack([v for v in vectors if len(v)]) if any(len(v) for v in vectors) else None
-    if written is not None and kept:
-        own = engine.index.vectors(np.arange(kept, dtype=np.int64))
-        reach = (own @ written.T).max(axis=1)
-        floor = np.asarray(lists.floor)[change.keep]
-        affected.update(np.flatnonzero(reach >= floor - FLOOR_MARGIN).tolist())
-    return affected
-
-
-def _needs_rank(
-    lists: PrecomputedLists,
-    old_row: int,
-    dropped: set[int],
-    written_ids: set[str],
-    engine: Engine,
-    source_id: str,
-) -> bool:
-    """A stored list that depends on more than its candidates, or shows a written article."""
-    ranked = lists.ranked(old_row)
-    if ranked is None:
-        return False  # answered live in both versions (undated source)
-    if len(ranked) < lists.k:
-        return True
-    if engine.rules.pins_for(source_id):
-        return True
-    for row, _, why in ranked:
-        if row in dropped or why.fallback is not None or why.filters:
-            return True
-        if written_ids.intersection(why.collapsed):
-            return True
-    return False

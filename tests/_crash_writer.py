@@ -66,7 +66,8 @@ def write_forever(index: Path, seed: int) -> None:
     articles = state_a()
     parent = os.getppid()
     while os.getppid() == parent:  # never outlive the test's fork server
-        Engine.build(articles, index, encoder=FakeEncoder(), index_type=kind)
+        # refit_drift=0: every write fits the statistics, so each state's are those of its texts
+        Engine.build(articles, index, encoder=FakeEncoder(), index_type=kind, refit_drift=0)
         Engine.upsert(UPSERT, index, encoder=FakeEncoder())
         Engine.remove(REMOVE, index)
 

@@ -241,3 +241,19 @@ def test_cli_export(tmp_path: Path, engine: Engine) -> None:
     result = runner.invoke(cli_app, [*args[:-4], "--format", "xml"])
     assert result.exit_code == 1 and result.output.startswith("error: unknown --format 'xml'")
     assert os.path.isdir(tmp_path / "site" / "data" / "related")
+
+
+def test_export_reads_the_precomputed_lists_and_they_equal_live_ranking(tmp_path: Path) -> None:
+    from .test_precomputed import corpus as big_corpus
+
+    dated = [a for a in big_corpus(400) if a.published_at is not None]
+    Engine.build(dated, tmp_path / "news", encoder=FakeEncoder())
+    with Engine.load(tmp_path / "news", encoder=FakeEncoder()) as engine:
+        stored = export(engine, tmp_path / "stored", format="json")
+        same = {"half_life_days": engine.settings.half_life_days}  # an option: ranked live
+        live = export(engine, tmp_path / "live", format="json", **same)
+    assert (stored.precomputed, live.precomputed) == (len(dated), 0)
+    a, b = tmp_path / "stored", tmp_path / "live"
+    names = sorted(p.relative_to(a) for p in a.rglob("*.json"))
+    assert len(names) == len(dated) + 1
+    assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)

@@ -102,13 +102,14 @@ def test_upsert_keeps_every_list_equal_to_live(tmp_path: Path) -> None:
     report = Engine.upsert(new, path, encoder=FakeEncoder())
     engine = Engine.load(path, encoder=FakeEncoder())
     lists = engine.manifest.lists
-    # New texts move every idf: carrying the lists over would be wrong and re-ranking all of
-    # them would make a publish wait, so this version ranks live until a reindex.
-    assert lists["mode"] == "dropped" and "lexical" in lists["reason"]
-    assert report.article_count == 2001 and engine.precomputed is None
-    assert engine.related("a00010") == engine.related_live("a00010")
-    assert engine.lists_served == {"precomputed": 0, "live": 1}
-    Engine.reindex(path)
+    # The statistics stay as fitted, so only the lists the written articles reach are ranked
+    assert lists["mode"] == "incremental", lists
+    assert report.article_count == 2001 and 0 < lists["computed"] < 2000 / 4
+    assert assert_lists_equal_live(engine) == 2001 - 40
+    served = dict(engine.lists_served)
+    engine.related("a00010")
+    assert engine.lists_served == {**served, "precomputed": served["precomputed"] + 1}
+    Engine.reindex(path)  # fits the statistics again: every list is ranked again
     engine = Engine.load(path, encoder=FakeEncoder())
     assert engine.manifest.lists["mode"] == "full"
     assert assert_lists_equal_live(engine) == 2001 - 40
@@ -118,7 +119,7 @@ def test_metadata_upsert_and_remove_are_incremental_where_exact(tmp_path: Path) 
     path = tmp_path / "indexes" / "news"
     articles = corpus(2000)
     Engine.build(articles, path, encoder=FakeEncoder(), index_type="flat-ip")
-    moved = [  # new dates and sections, same texts and tags: the statistics stay as they are
+    moved = [  # new dates and sections, same texts and tags
         dataclasses.replace(articles[i], published_at=articles[i + 1].published_at, category="x")
         for i in (12, 400, 1500)
     ]
@@ -130,8 +131,20 @@ def test_metadata_upsert_and_remove_are_incremental_where_exact(tmp_path: Path) 
     assert assert_lists_equal_live(engine) == 2000 - 40
     Engine.remove(["a00012"], path)
     engine = Engine.load(path, encoder=FakeEncoder())
-    assert engine.manifest.lists["mode"] == "dropped"  # one text fewer: idf moved
+    lists = engine.manifest.lists
+    assert lists["mode"] == "incremental" and 0 < lists["computed"] < 2000 / 4, lists
+    assert assert_lists_equal_live(engine) == 1999 - 40
+
+
+def test_an_approximate_index_leaves_writes_to_live_ranking(tmp_path: Path) -> None:
+    path = tmp_path / "indexes" / "news"
+    Engine.build(corpus(300), path, encoder=FakeEncoder(), index_type="hnsw")
+    Engine.remove(["a00012"], path)
+    engine = Engine.load(path, encoder=FakeEncoder())
+    lists = engine.manifest.lists
+    assert lists["mode"] == "dropped" and "approximate" in lists["reason"], lists
     assert engine.precomputed is None
+    assert engine.related("a00010") == engine.related_live("a00010")
 
 
 def test_clock_dependent_settings_store_nothing(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -248,12 +249,57 @@ def test_dedupe_window_separates_follow_ups_from_copies(tmp_path: Path) -> None:
         "e": [0, 0, 1, 1],
         "f": [0, 0, 1, -1],
     }
-    arts = spread(a={"published_at": "2025-06-02"}, b={"published_at": "2025-06-02T06:00:00"})
+    wire = "Storm surge floods harbour district overnight as river bursts banks, officials say"
+    same = {"body": wire}
+    arts = spread(
+        a={"published_at": "2025-06-02", **same}, b={"published_at": "2025-06-02T06:00:00", **same}
+    )
     engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
     results = ids(engine.related("src", k=6))
     assert "b" in results and "a" not in results  # copies hours apart: the newer one, b
-    arts = spread(a={"published_at": "2025-06-02"}, b={"published_at": "2025-09-02"})
+    arts = spread(
+        a={"published_at": "2025-06-02", **same}, b={"published_at": "2025-09-02", **same}
+    )
     engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
+    assert {"a", "b"} <= set(ids(engine.related("src", k=6)))
+
+
+def test_dedupe_keeps_independent_reports_apart(tmp_path: Path) -> None:
+    # a-b cosine 0.866, hours apart, but in other words (another outlet's report of the event):
+    # not copies under the window's wording condition; copies without it
+    table = {
+        "src": [1, 0, 0, 0],
+        "a": unit(50),
+        "b": unit(80),
+        "c": [0, 0, 1, 0],
+        "d": [0, 0, 0, 1],
+        "e": [0, 0, 1, 1],
+        "f": [0, 0, 1, -1],
+    }
+    arts = spread(
+        a={"published_at": "2025-06-02", "body": "Storm surge floods harbour district overnight"},
+        b={
+            "published_at": "2025-06-02T06:00:00",
+            "body": "Residents wade through waist-deep water",
+        },
+    )
+    engine = build(tmp_path, arts, table, **{**PLAIN, "dedupe": True})
+    assert {"a", "b"} <= set(ids(engine.related("src", k=6)))
+    results = ids(engine.related("src", k=6, dedupe_window_min_lexical=0.0))
+    assert "b" in results and "a" not in results
+    # at or above dedupe_certain_threshold, within the window or undated, words do not matter
+    close = {**table, "b": unit(51)}
+    engine = build(tmp_path, arts, close, **{**PLAIN, "dedupe": True})
+    assert len({"a", "b"} & set(ids(engine.related("src", k=6)))) == 1
+    undated = [a if a.id not in "ab" else dataclasses.replace(a, published_at=None) for a in arts]
+    engine = build(tmp_path, undated, close, **{**PLAIN, "dedupe": True})
+    assert len({"a", "b"} & set(ids(engine.related("src", k=6)))) == 1
+    # months apart in other words: a late follow-up, not a copy, however close the vectors
+    later = spread(
+        a={"published_at": "2025-06-02", "body": "Storm surge floods harbour district overnight"},
+        b={"published_at": "2025-10-02", "body": "Residents wade through waist-deep water"},
+    )
+    engine = build(tmp_path, later, close, **{**PLAIN, "dedupe": True})
     assert {"a", "b"} <= set(ids(engine.related("src", k=6)))
 
 

@@ -100,6 +100,7 @@ def test_upsert_equals_a_fresh_build_of_the_same_corpus(index: Path, tmp_path: P
     edits = [changed(articles[7], "comet dust orbit")]
     Engine.upsert([*edits, *NEW], index, encoder=FakeEncoder())
     Engine.remove(["a000", "a100"], index)
+    Engine.reindex(index)  # upserts and removes keep the statistics; a reindex fits them again
     final = [edits[0] if a.id == "a007" else a for a in articles if a.id not in ("a000", "a100")]
     fresh_path = tmp_path / "fresh"
     Engine.build([*final, *NEW], fresh_path, encoder=FakeEncoder())
@@ -174,6 +175,9 @@ def test_lexical_statistics_are_refitted(tmp_path: Path) -> None:
     engine = load(path)
     assert engine.lexical is not None and "xylophone" in engine.lexical.vocabulary
     Engine.remove(["odd"], path)
+    engine = load(path)  # a remove keeps the fitted statistics (indexing/statistics.py) ...
+    assert engine.lexical is not None and "xylophone" in engine.lexical.vocabulary
+    Engine.reindex(path)  # ... a reindex fits them again on the corpus as it is
     engine = load(path)
     assert engine.lexical is not None and "xylophone" not in engine.lexical.vocabulary
     assert "market" in engine.lexical.vocabulary  # the background still counts after a refit

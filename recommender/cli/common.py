@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from recommender.terminal import printable
 
@@ -194,3 +195,26 @@ def print_build_summary(report: BuildReport, *, to: Console) -> None:
     )
     if report.embedded == 0:
         to.print("Nothing to embed: every article's text was already in the cache.")
+
+
+class RayCommand(TyperCommand):
+    """A command whose ``--ray`` takes an optional address: ``--ray`` alone (last, or before
+    another option) means ``--ray=local``. Typer drops click's ``flag_value``, so the
+    arguments are rewritten before parsing."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rewritten = [
+            f"{arg}={LOCAL_RAY}"
+            if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-"))
+            else arg
+            for i, arg in enumerate(args)
+        ]
+        return super().parse_args(ctx, rewritten)
+
+
+LOCAL_RAY = "local"
+
+
+def ray_option(help: str) -> Any:
+    """``--ray [ADDRESS]``: see :class:`RayCommand`."""
+    return typer.Option(None, "--ray", metavar="[ADDRESS]", help=help)

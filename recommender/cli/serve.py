@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from recommender.cli.common import (
     IndexOpt,
+    RayCommand,
     config_path,
     friendly_errors,
     index_path,
     load_config,
+    ray_option,
     write_json,
 )
+
+if TYPE_CHECKING:
+    from recommender.export import ExportReport
 
 SERVE_EXTRA = "the HTTP server needs the 'serve' extra: pip install 'recommender[serve]'"
 
@@ -131,6 +137,13 @@ def export(
         help="recommender.toml: \\[ranking], \\[rules] (default: ./recommender.toml).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ray: str | None = ray_option(
+        "Rank the lists the precomputed lists do not answer on Ray (extra 'ray'): alone, a"
+        " local Ray; or a cluster, e.g. --ray=auto (the index path must be readable there)."
+    ),
+    ray_workers: int | None = typer.Option(
+        None, "--ray-workers", min=1, help="Ray ranking workers (default: one per CPU)."
+    ),
 ) -> None:
     """Write every article's read-more list as JSON files (json, Hugo or Jekyll layout).
 
@@ -149,8 +162,13 @@ def export(
         raise SettingsError(f"unknown --format {format!r}: use one of {', '.join(FORMATS)}")
     if index is None and site is not None and site_index(out).exists():
         index = site_index(out)
+    ranker = None
+    if ray is not None:
+        from recommender.distributed import RayRanker
+
+        ranker = RayRanker(ray, workers=ray_workers)
     engine = Engine.load(index_path(index), config=load_config(config))
-    report = run_export(engine, out, format=format, k=k)
+    report = run_export(engine, out, format=format, k=k, ray=ranker)
     template = install(out, format) if site is not None and format == site.generator else None
     if as_json:
         summary = {
@@ -160,6 +178,7 @@ def export(
             "written": report.written,
             "unchanged": report.unchanged,
             "removed": report.removed,
+            "precomputed": report.precomputed,
             "seconds": round(report.seconds, 3),
         }
         if template is not None:
@@ -170,7 +189,7 @@ def export(
     sys.stdout.write(
         f"Exported {report.articles} articles ({report.format}) to {report.out}: "
         f"{report.written} files written, {report.unchanged} unchanged, {report.removed} removed"
-        f", in {report.seconds:.1f} s\n"
+        f", in {report.seconds:.1f} s ({precomputed_note(report, ranker is not None)})\n"
     )
     if template is not None:
         status = "kept as you edited it" if template.status == "kept" else template.status
@@ -179,6 +198,17 @@ def export(
         )
 
 
+def precomputed_note(report: ExportReport, ray: bool) -> str:
+    """Where the lists came from, for the summary line."""
+    live = report.articles - report.precomputed
+    where = "on Ray" if ray else "here"
+    if not live:
+        return "all from the precomputed lists" + (": Ray not started" if ray else "")
+    if not report.precomputed:
+        return f"all ranked {where}"
+    return f"{report.precomputed} from the precomputed lists, {live} ranked {where}"
+
+
 def register(app: typer.Typer) -> None:
-    for command in (serve, export):
-        app.command()(command)
+    app.command()(serve)
+    app.command(cls=RayCommand)(export)

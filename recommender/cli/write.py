@@ -11,6 +11,7 @@ from recommender.cli.common import (
     ConfigOpt,
     IndexOpt,
     JsonOpt,
+    RayCommand,
     WaitOpt,
     err,
     friendly_errors,
@@ -19,6 +20,7 @@ from recommender.cli.common import (
     out,
     parse_set,
     print_build_summary,
+    ray_option,
     shown,
     write_json,
 )
@@ -48,14 +50,9 @@ FollowOpt = typer.Option(
 PagesOpt = typer.Option(
     False, "--include-pages", help="WordPress export: index published pages too, not only posts."
 )
-RayOpt = typer.Option(
-    None,
-    "--ray",
-    is_flag=False,
-    flag_value="local",
-    metavar="[ADDRESS]",
-    help="Embed on Ray (extra 'ray'): alone, a local Ray; or a cluster, e.g. --ray=auto,"
-    " --ray=ray://head:10001. Put it after the inputs.",
+RayOpt = ray_option(
+    "Embed on Ray (extra 'ray'): alone, a local Ray; or a cluster, e.g. --ray=auto,"
+    " --ray=ray://head:10001. Put it after the inputs."
 )
 RayWorkersOpt = typer.Option(
     None, "--ray-workers", min=1, help="Ray embedding workers (default: one per CPU, or GPU)."
@@ -140,6 +137,14 @@ def build(
         "--precompute/--no-precompute",
         help="Store every article's read-more list with each version (fast default answers).",
     ),
+    refit_drift: float = typer.Option(
+        0.2,
+        "--refit-drift",
+        min=0.0,
+        help="Upserts and removes keep the corpus statistics (idf) fixed, so stored lists stay"
+        " valid, until the articles written since the fit exceed this share of it (then they"
+        " refit, ranking every list again). 0: refit at every write.",
+    ),
     ray: str | None = RayOpt,
     ray_workers: int | None = RayWorkersOpt,
     skip_invalid: bool = typer.Option(
@@ -173,6 +178,7 @@ def build(
         exact_max=DEFAULT_EXACT_MAX if exact_max is None else exact_max,
         lock_wait=wait,
         precompute=precompute,
+        refit_drift=refit_drift,
     )
     if not as_json:
         save_site_report(intake, index, echo=err)
@@ -280,5 +286,7 @@ def reindex(
 
 
 def register(app: typer.Typer) -> None:
-    for command in (build, upsert, remove, reindex):
-        app.command()(command)
+    app.command(cls=RayCommand)(build)
+    app.command(cls=RayCommand)(upsert)
+    app.command()(remove)
+    app.command()(reindex)

@@ -17,6 +17,7 @@ from recommender.articles import Article
 from recommender.encoder import EmbeddingCache, Encoder, embed_texts
 from recommender.errors import IndexFormatError, InputError, ModelMismatchError
 from recommender.ids import check_id
+from recommender.listreach import Change
 from recommender.storage import versions as persistence
 from recommender.storage.index import VectorIndex
 from recommender.storage.lexical import LexicalModel
@@ -35,7 +36,7 @@ class VersionContent:
     fields: Mapping[str, Any]  # model, recipe and settings fields of the manifest
     requested: str  # the index type asked for ("auto" or a type name)
     exact_max: int
-    change: precomputed.Change | None = None  # how it follows from the current version
+    change: Change | None = None  # how it follows from the current version
 
 
 def write_version(

@@ -5,11 +5,12 @@ Every writer holds the index's writer lock, produces a complete new version fold
 itself changes between versions (compact copy or tombstones) is the index type's business
 (``index``). Readers (:class:`~recommender.engine.Engine`) never see a half-written version.
 
-    build:    articles -> embed (cache) -> lexical fit -> vector index -> write_version
+    build:    articles -> embed (cache) -> statistics fit -> vector index -> write_version
     upsert:   plan (new / changed text / metadata only / unchanged) -> embed what changed
-              -> current version minus replaced rows, plus the new rows -> write_version
-    remove:   current version minus the rows -> write_version
-    reindex:  the current vectors into another index type -> write_version
+              -> current version minus replaced rows, plus the new rows, statistics kept
+              (refitted past the drift threshold: ``statistics``) -> write_version
+    remove:   current version minus the rows, statistics kept -> write_version
+    reindex:  the current vectors into another index type, statistics refitted -> write_version
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender import precomputed
 from recommender.articles import Article
 from recommender.encoder import Encoder, LazyEncoder
 from recommender.errors import InputError, SettingsError, UnknownArticleError
+from recommender.indexing import statistics
 from recommender.indexing.plan import plan_upsert
 from recommender.indexing.reports import BuildReport, Counts, UpdateReport
 from recommender.indexing.version import (
@@ -39,13 +40,19 @@ from recommender.indexing.version import (
     timer,
     write_version,
 )
+from recommender.listreach import Change
 from recommender.ranking import RankingSettings
 from recommender.ranking.rules import EditorialRules
 from recommender.storage import versions as persistence
 from recommender.storage.index import AUTO, DEFAULT_EXACT_MAX, choose_index_type, index_class
 from recommender.storage.lexical import LEXICAL_VERSION, LexicalModel
 from recommender.storage.manifest import Manifest
-from recommender.storage.store import STORE_FILE, write_store, write_store_update
+from recommender.storage.store import (
+    STORE_FILE,
+    replace_tag_idf,
+    write_store,
+    write_store_update,
+)
 from recommender.text import TEXT_RECIPE_VERSION, article_text, lexical_text, text_hash
 
 if TYPE_CHECKING:
@@ -63,15 +70,17 @@ def build(  # noqa: PLR0913  (Engine.build's documented options, passed through)
     background_texts: Sequence[str] = (),
     lock_wait: float = 0.0,
     precompute: bool = True,
+    refit_drift: float = statistics.DEFAULT_REFIT_DRIFT,
 ) -> BuildReport:
     """Embed ``articles`` and write them as a new version of ``index_path`` (see
     :meth:`Engine.build <recommender.engine.Engine.build>`). ``defaults``: the ranking settings
     and editorial rules stored with the index; ``index_choice``: (type asked for, parameters
-    over its defaults, exact_max)."""
+    over its defaults, exact_max); ``refit_drift``: see ``indexing/statistics.py``."""
     started = time.perf_counter()
     if not articles:
         raise InputError("no articles to index (empty input)")
     check_unique(articles)
+    statistics.check_refit_drift(refit_drift)
     requested, index_params, exact_max = index_choice
     if exact_max < 0:
         raise SettingsError(f"exact_max must be >= 0, got {exact_max}")
@@ -96,6 +105,9 @@ def build(  # noqa: PLR0913  (Engine.build's documented options, passed through)
             "ranking": settings.to_dict(),
             "rules": rules.to_dict(),
             "precompute": bool(precompute),
+            "statistics": statistics.Statistics.fitted(
+                len(articles), lexical.matrix.shape[0] + lexical.background.documents, refit_drift
+            ).to_dict(),
         }
         content = VersionContent(
             index=index,
@@ -259,15 +271,26 @@ def reindex(
                 current.index.vectors(np.arange(count, dtype=np.int64)), **params
             )
         source_store = current.folder / STORE_FILE
+        stats = statistics.recorded(current)
+        with timer(timings, "lexical_s"):  # a reindex fits the statistics again
+            fitted = statistics.refit(
+                current,
+                np.arange(count),
+                [],
+                [],
+                stats.refit_drift if stats else statistics.DEFAULT_REFIT_DRIFT,
+                "reindex",
+            )
 
         def copy_store(folder: Path) -> None:
             shutil.copyfile(source_store, folder / STORE_FILE)
+            replace_tag_idf(folder / STORE_FILE, fitted.tag_idf)
 
         content = VersionContent(
             index=index,
-            lexical=current.lexical or _refit(current, np.arange(count), []),
+            lexical=fitted.lexical,
             write_store=copy_store,
-            fields=_carried_fields(current.manifest),
+            fields={**_carried_fields(current.manifest), "statistics": fitted.statistics.to_dict()},
             requested=requested,
             exact_max=exact_max,
         )
@@ -343,19 +366,24 @@ def _commit(
             index.add(added.vectors)
         else:  # "auto" crossed exact_max: the other type, from the same vectors
             index = index_class(kind).build(np.vstack([current.index.vectors(keep), added.vectors]))
-    with timer(timings, "lexical_s"):
-        lexical = _refit(current, keep, added.texts)
+    with timer(timings, "lexical_s"):  # kept fixed, or fitted again past the drift threshold
+        fitted = statistics.for_write(current, keep, added.articles, added.texts)
     old_store = current.folder / STORE_FILE
     content = VersionContent(
         index=index,
-        lexical=lexical,
+        lexical=fitted.lexical,
         write_store=lambda folder: write_store_update(
-            folder / STORE_FILE, old_store, keep.tolist(), added.articles, added.hashes
+            folder / STORE_FILE,
+            old_store,
+            keep.tolist(),
+            added.articles,
+            added.hashes,
+            fitted.tag_idf,
         ),
-        fields=_carried_fields(current.manifest),
+        fields={**_carried_fields(current.manifest), "statistics": fitted.statistics.to_dict()},
         requested=requested,
         exact_max=exact_max,
-        change=precomputed.Change(current, keep, drop_rows),
+        change=Change(current, keep, drop_rows, refit=fitted.refit),
     )
     version_path, manifest = write_version(index_path, content, timings)
     return UpdateReport(
@@ -368,20 +396,6 @@ def _commit(
         timings=timings,
         **counts.fields(),
     )
-
-
-def _refit(current: Engine, keep: np.ndarray, added_texts: Sequence[str]) -> LexicalModel:
-    """Lexical statistics of the kept articles plus the added texts (same background)."""
-    if current.lexical is not None:
-        refitted = current.lexical.refit(keep, added_texts)  # no re-tokenizing of kept texts
-        if refitted is not None:
-            return refitted
-    stored = current.store.titles_and_bodies()
-    texts = [
-        lexical_text(Article(id="-", title=stored[r][0], body=stored[r][1])) for r in keep.tolist()
-    ]
-    background = current.lexical.background if current.lexical is not None else ()
-    return LexicalModel.fit([*texts, *added_texts], background)
 
 
 def _carried_fields(manifest: Manifest) -> dict[str, Any]:

@@ -26,6 +26,8 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "dedupe_min_lexical": (0.0, 1.0, False),
     "dedupe_window_threshold": (0.0, 1.0, False),
     "dedupe_window_days": (0.0, None, False),
+    "dedupe_window_min_lexical": (0.0, 1.0, False),
+    "dedupe_certain_threshold": (0.0, 1.0, False),
     "mmr_lambda": (0.0, 1.0, False),
     "min_relatedness": (-1.0, 1.0, False),
     "candidate_pool": (1, 100_000, False),
@@ -113,6 +115,16 @@ class RankingSettings:
     story, days later, stay apart). Thresholds and window chosen on labelled pairs
     (benchmarks/copies.py)."""
     dedupe_window_days: float = 1.0
+    dedupe_window_min_lexical: float = 0.40
+    """TF-IDF cosine a pair within the window also needs to be one story: other outlets' own
+    reports of one event, the same day, reach the window's dense threshold in other words
+    (TF-IDF cosine 0.3-0.4); wire copies and updates reuse the text. 0 turns it off.
+    Chosen on labelled pairs (benchmarks/copies.py) and ECB+ development topics
+    (benchmarks/real_corpora.py)."""
+    dedupe_certain_threshold: float = 0.92
+    """Dense cosine at or above which two articles published within the window, or one of them
+    undated, are copies whatever their words (wire copies cut to different lengths share the
+    lead but not all the words; without it ECB+ showed a duplicate in one list of ten). 1: off."""
     mmr_lambda: float = 1.0
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 

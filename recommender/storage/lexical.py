@@ -5,14 +5,18 @@ about the *same* people and places may not. TF-IDF cosine between the source and
 rewards rare shared words, and this tokenizer counts a capitalized word that does not start a
 sentence (a likely name of a person, place or organisation) twice.
 
-Statistics (vocabulary, idf) are fitted on the indexed corpus at every write (build, upsert,
-remove: the corpus changed, so did the statistics), optionally with a background corpus, and
-saved with the index: ``lexical-vocab.json``, ``lexical-idf.npy``, ``lexical-matrix.npz``
+Statistics (vocabulary, idf) are fitted on the indexed corpus (:meth:`LexicalModel.fit` at a
+build, :meth:`LexicalModel.refit` at a reindex or when the writes since the fit pass the index's
+drift threshold), optionally with a background corpus, and kept fixed by the writes in between
+(:meth:`LexicalModel.extend`: kept rows and known terms' idf unchanged, unseen terms appended with
+the idf of a term in one document), so those writes can carry the stored read-more lists over.
+Saved with the index: ``lexical-vocab.json``, ``lexical-idf.npy``, ``lexical-matrix.npz``
 (L2-normalized rows, one per article), and ``lexical-background.json`` (the background's document
 frequencies, so a refit after an upsert counts the same background without its texts).
 
 The weighting is scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` (smooth idf, l2 rows,
-sorted vocabulary), computed here from one tokenization per text.
+sorted vocabulary), computed here from one tokenization per text. Terms appended by
+:meth:`LexicalModel.extend` come after the fitted, sorted ones.
 """
 
 from __future__ import annotations
@@ -111,7 +115,7 @@ class LexicalModel:
         vocabulary = {term: i for i, term in enumerate(terms)}
         documents = len(counts) + extra.documents
         freq = np.fromiter((df[t] for t in terms), dtype=np.float64, count=len(terms))
-        idf = (np.log((1.0 + documents) / (1.0 + freq)) + 1.0).astype(np.float32)
+        idf = smooth_idf(freq, documents)
         model = cls(
             vocabulary,
             idf,
@@ -149,10 +153,9 @@ class LexicalModel:
         vocabulary = {term: i for i, term in enumerate(terms)}
         documents = kept.shape[0] + len(counts) + self.background.documents
         freq = np.fromiter((df[t] for t in terms), dtype=np.float64, count=len(terms))
-        idf = (np.log((1.0 + documents) / (1.0 + freq)) + 1.0).astype(np.float32)
+        idf = smooth_idf(freq, documents)
         background = self.background if self.background.documents else None
         model = LexicalModel(vocabulary, idf, sp.csr_matrix((0, len(terms))), background)
-        # both vocabularies are sorted: the remap keeps each row's columns sorted
         remap = np.fromiter(
             (vocabulary.get(t, -1) for t in old_terms), dtype=np.int64, count=len(old_terms)
         )
@@ -166,6 +169,31 @@ class LexicalModel:
         kept_rows = sp.csr_matrix(
             (data, columns, kept.indptr.copy()), shape=(kept.shape[0], len(terms))
         )
+        kept_rows.sort_indices()  # terms appended by extend() come after the sorted ones
+        model.matrix = sp.vstack([kept_rows, model._rows(counts)], format="csr")
+        return model
+
+    def extend(
+        self, keep: np.ndarray, added_texts: Sequence[str], unseen_idf: float
+    ) -> LexicalModel:
+        """The rows ``keep`` plus ``added_texts``, weighted with these statistics (frozen):
+        kept rows are copied unchanged, known terms keep their idf, and terms never seen are
+        appended to the vocabulary with ``unseen_idf`` (the writer passes the idf of a term in
+        one document of the fitted corpus). No other row or column moves, so every score
+        between kept articles stays the same, bit for bit."""
+        counts = [Counter(tokenize(text)) for text in added_texts]
+        vocabulary = dict(self.vocabulary)
+        for c in counts:
+            for term in sorted(c):
+                vocabulary.setdefault(term, len(vocabulary))
+        grown = len(vocabulary) - len(self.vocabulary)
+        idf = np.concatenate([self.idf, np.full(grown, unseen_idf, dtype=np.float32)])
+        kept = self.matrix[np.asarray(keep, dtype=np.int64)].tocsr()
+        kept_rows = sp.csr_matrix(
+            (kept.data, kept.indices, kept.indptr), shape=(kept.shape[0], len(vocabulary))
+        )
+        background = self.background if self.background.documents else None
+        model = LexicalModel(vocabulary, idf, sp.csr_matrix((0, len(vocabulary))), background)
         model.matrix = sp.vstack([kept_rows, model._rows(counts)], format="csr")
         return model
 
@@ -258,6 +286,11 @@ class LexicalModel:
     @staticmethod
     def present(folder: Path) -> bool:
         return (folder / VOCAB_FILE).exists()
+
+
+def smooth_idf(df: np.ndarray, documents: int) -> np.ndarray:
+    """scikit-learn's smooth idf, ``ln((1 + n) / (1 + df)) + 1``, as float32."""
+    return (np.log((1.0 + documents) / (1.0 + df)) + 1.0).astype(np.float32)
 
 
 def _recover_counts(matrix: sp.csr_matrix, idf: np.ndarray) -> np.ndarray | None:

@@ -104,6 +104,19 @@ class IndexDescription:
         return text + (f", {self.dead} tombstoned slots" if self.dead else "")
 
 
+def _statistics(data: Any, where: str) -> dict[str, Any]:
+    """The ``statistics`` field (empty for indexes written before it existed), shape-checked."""
+    if not data:
+        return {}
+    if not isinstance(data, Mapping):
+        raise IndexFormatError(f"{where} is damaged: field 'statistics' is not an object")
+    for key in ("articles", "documents", "written"):
+        _get(data, key, int, f"{where} (statistics)")
+    _get(data, "fitted_at", str, f"{where} (statistics)")
+    _get(data, "refit_drift", (int, float), f"{where} (statistics)")
+    return dict(data)
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What ``manifest.json`` of a version folder says (checked by ``persistence``)."""
@@ -124,6 +137,7 @@ class Manifest:
     rules: Mapping[str, Any] = field(default_factory=dict)
     precompute: bool = True  # store read-more lists with each version (recommender.precomputed)
     lists: Mapping[str, Any] = field(default_factory=dict)  # what the write did to them
+    statistics: Mapping[str, Any] = field(default_factory=dict)  # see indexing/statistics.py
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "manifest") -> Manifest:
@@ -166,6 +180,7 @@ class Manifest:
             rules=dict(rules),
             precompute=bool(data.get("precompute", True)),
             lists=dict(data.get("lists") or {}),
+            statistics=_statistics(data.get("statistics"), where),
         )
 
     # Short names kept for callers written against the dict-backed manifest.

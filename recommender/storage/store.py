@@ -3,6 +3,11 @@
 The ranking layer needs a few columns for every candidate at once (date, category, language,
 tags); :class:`Store` loads those into arrays on open and fetches whole articles by row only for
 the results it returns.
+
+The tags' idf is stored too (table ``tag_idf``): fitted with the lexical statistics (build,
+reindex, a refit past the drift threshold) and kept fixed by the writes in between, which add
+only the tags never seen (see ``indexing/statistics.py``). Stores written before that table
+existed compute it from their rows on open.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ import datetime as dt
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +41,7 @@ CREATE TABLE articles (
     evergreen INTEGER NOT NULL,
     canonical INTEGER NOT NULL
 );
+CREATE TABLE tag_idf (tag TEXT PRIMARY KEY, idf REAL NOT NULL);
 """
 
 
@@ -48,12 +55,35 @@ STORE_FILE = "store.sqlite"
 """The metadata store's file name inside a version folder."""
 
 
-def write_store(path: Path, articles: Sequence[Article], text_hashes: Sequence[str]) -> None:
-    """Write a fresh store; row i is ``articles[i]``."""
+def fit_tag_idf(tags: Iterable[Sequence[str]]) -> dict[str, float]:
+    """Each casefolded tag's idf, ``log(1 + N / df)``, over the articles' tag lists."""
+    df: Counter[str] = Counter()
+    count = 0
+    for article_tags in tags:
+        df.update({t.casefold() for t in article_tags})
+        count += 1
+    n = max(1, count)
+    return {t: float(np.log1p(n / d)) for t, d in df.items()}
+
+
+def unseen_tag_idf(fitted_articles: int) -> float:
+    """The idf a tag unknown to the fitted statistics gets: that of a tag on one article."""
+    return float(np.log1p(max(1, fitted_articles) / 1))
+
+
+def write_store(
+    path: Path,
+    articles: Sequence[Article],
+    text_hashes: Sequence[str],
+    tag_idf: Mapping[str, float] | None = None,
+) -> None:
+    """Write a fresh store; row i is ``articles[i]``; ``tag_idf``: fitted on ``articles``
+    when not given."""
     db = sqlite3.connect(str(path))
     try:
         db.executescript(SCHEMA)
         _insert(db, articles, text_hashes, first_row=0)
+        _insert_tag_idf(db, fit_tag_idf(a.tags for a in articles) if tag_idf is None else tag_idf)
         db.commit()
     finally:
         db.close()
@@ -65,6 +95,7 @@ def write_store_update(
     keep_rows: Sequence[int],
     articles: Sequence[Article],
     text_hashes: Sequence[str],
+    tag_idf: Mapping[str, float],
 ) -> None:
     """Write a store whose rows are the ``keep_rows`` of the store at ``previous`` (ascending,
     renumbered from 0) followed by ``articles``; kept rows are copied inside SQLite."""
@@ -82,6 +113,7 @@ def write_store_update(
             " JOIN keep ON keep.old = previous.articles.row ORDER BY keep.new"
         )
         _insert(db, articles, text_hashes, first_row=len(keep_rows))
+        _insert_tag_idf(db, tag_idf)
         db.commit()
         db.execute("DETACH DATABASE previous")
     finally:
@@ -112,6 +144,22 @@ def _insert(
             for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True), first_row)
         ],
     )
+
+
+def _insert_tag_idf(db: sqlite3.Connection, tag_idf: Mapping[str, float]) -> None:
+    db.executemany("INSERT INTO tag_idf VALUES (?, ?)", sorted(tag_idf.items()))
+
+
+def replace_tag_idf(path: Path, tag_idf: Mapping[str, float]) -> None:
+    """Store ``tag_idf`` in the store at ``path`` (a copy being written), replacing its own."""
+    db = sqlite3.connect(str(path))
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS tag_idf (tag TEXT PRIMARY KEY, idf REAL NOT NULL)")
+        db.execute("DELETE FROM tag_idf")
+        _insert_tag_idf(db, tag_idf)
+        db.commit()
+    finally:
+        db.close()
 
 
 def _truthy(value: object) -> bool:
@@ -146,7 +194,7 @@ class Columns:
     language_names: tuple[str, ...]
     tags: tuple[tuple[str, ...], ...]
     tag_rows: dict[str, np.ndarray]  # casefolded tag -> rows carrying it
-    tag_idf: dict[str, float]  # casefolded tag -> log(1 + N / df)
+    tag_idf: dict[str, float]  # casefolded tag -> log(1 + N / df), N and df of the last fit
     norm_titles: tuple[str, ...]
     evergreen_field: np.ndarray  # bool: the article's own `evergreen` field is true
     canonical: np.ndarray  # bool: marked canonical among its copies
@@ -215,7 +263,6 @@ class Store:
             tags.append(article_tags)
             for tag in {t.casefold() for t in article_tags}:
                 tag_lists.setdefault(tag, []).append(i)
-        n = max(1, len(rows))
         return Columns(
             ids=np.array([r["id"] for r in rows], dtype=object),
             timestamps=stamps,
@@ -225,11 +272,19 @@ class Store:
             language_names=tuple(langs),
             tags=tuple(tags),
             tag_rows={t: np.array(r, dtype=np.int64) for t, r in tag_lists.items()},
-            tag_idf={t: float(np.log1p(n / len(r))) for t, r in tag_lists.items()},
+            tag_idf=self._tag_idf(tags),
             norm_titles=tuple(normalize_title(r["title"]) for r in rows),
             evergreen_field=np.array([bool(r["evergreen"]) for r in rows], dtype=bool),
             canonical=np.array([bool(r["canonical"]) for r in rows], dtype=bool),
         )
+
+    def _tag_idf(self, tags: Sequence[Sequence[str]]) -> dict[str, float]:
+        """The stored (fitted) tag idf; fitted on the rows for stores older than the table."""
+        try:
+            stored = self._db.execute("SELECT tag, idf FROM tag_idf").fetchall()
+        except sqlite3.OperationalError:  # no such table: written by an older version
+            return fit_tag_idf(tags)
+        return {str(tag): float(idf) for tag, idf in stored}
 
     def __len__(self) -> int:
         return len(self.columns.ids)
