@@ -3,11 +3,12 @@
     .venv/bin/python benchmarks/floor.py
 
 Relatedness is what the floor reads (``why.relatedness``): the weighted mean of dense cosine
-and lexical cosine, at the shipped weights (1 and 1). Lee50: a pair is "related" when its mean
-human rating is at least 3 on the 1-5 scale (0.6 in gensim's 0-1 file: the scale's "somewhat
-similar" and above). For each candidate floor: precision and recall of "related" among the pairs
-at or above it. The floor is chosen on the pairs among documents 1-25 only (highest F1), then
-reported on the pairs among 26-50 (held out) and on all 1,225.
+and lexical cosine, at the shipped weights (``weight_similarity``, ``weight_lexical``). Lee50:
+a pair is "related" when its mean human rating is at least 3 on the 1-5 scale (0.6 in gensim's
+0-1 file: the scale's "somewhat similar" and above). For each candidate floor: precision and
+recall of "related" among the pairs at or above it. The floor is chosen on the pairs among
+documents 1-25 only (highest F1), then reported on the pairs among 26-50 (held out) and on all
+1,225.
 
 Demo corpus: share of the gold links that clear the floor (recall of what editors call related)
 and, of every article's top-5 list with the floor off, the share of results it removes.
@@ -24,12 +25,14 @@ from lab import demo, lee
 
 from recommender.encoder import SentenceTransformerEncoder
 from recommender.ranking import RankingSettings
+from recommender.text import TEXT_RECIPE_VERSION
 
 RELATED = 0.6
 LEE_HEADER = ["floor", "precision (all)", "recall (all)", "F1 (all)"]
 LEE_HEADER += ["precision (26-50)", "recall (26-50)", "pairs shown"]
 DEMO_HEADER = ["floor", "gold links clearing", "top-5 results removed", "mean list length"]
 DEMO_HEADER += ["empty lists"]
+SHIPPED = RankingSettings()
 GRID = np.round(np.arange(0.10, 0.51, 0.025), 3)
 
 
@@ -51,7 +54,8 @@ def lee_study(encoder: SentenceTransformerEncoder) -> dict[str, object]:
     first = (rows < n // 2) & (cols < n // 2)
     second = (rows >= n // 2) & (cols >= n // 2)
     out: dict[str, object] = {"related_pairs": int(related.sum()), "pairs": len(ratings)}
-    for signal, matrix in (("relatedness", sig.content()), ("dense cosine", sig.dense)):
+    content = sig.content(SHIPPED.weight_similarity, SHIPPED.weight_lexical)
+    for signal, matrix in (("relatedness", content), ("dense cosine", sig.dense)):
         values = matrix[rows, cols]
         tune = {f: pr(values[first], related[first], f)["f1"] for f in GRID}
         chosen = max(GRID, key=lambda f: (tune[f], -f))
@@ -73,7 +77,7 @@ def lee_study(encoder: SentenceTransformerEncoder) -> dict[str, object]:
 def demo_study(encoder: SentenceTransformerEncoder, floors: list[float]) -> dict[str, object]:
     _, gold, sig = demo(encoder)
     pos = {aid: i for i, aid in enumerate(sig.ids)}
-    content = sig.content()
+    content = sig.content(SHIPPED.weight_similarity, SHIPPED.weight_lexical)
     gold_scores = np.array([content[pos[s], pos[r]] for s, rel in gold.items() for r in rel])
     np.fill_diagonal(content, -np.inf)
     top5 = np.sort(content, axis=1)[:, ::-1][:, :5]
@@ -134,9 +138,11 @@ def fragment(lee_fig: dict, demo_fig: dict, shipped: float) -> str:
         for f, v in demo_fig.items()
     ]
     return f"""
-Relatedness (``why.relatedness``) = (dense cosine + lexical cosine) / 2 at the shipped weights,
-all-MiniLM-L6-v2. **Lee50** ({lee_fig["pairs"]} pairs, {lee_fig["related_pairs"]} "related": mean
-human rating at least 3 of 5). Mean relatedness of related pairs
+Relatedness (``why.relatedness``) = (w_s * dense cosine + w_l * lexical cosine) / (w_s + w_l)
+at the shipped weights ({SHIPPED.weight_similarity:g} and {SHIPPED.weight_lexical:g}), text recipe
+{TEXT_RECIPE_VERSION}, all-MiniLM-L6-v2. **Lee50** ({lee_fig["pairs"]} pairs,
+{lee_fig["related_pairs"]} "related": mean human rating at least 3 of 5). Mean relatedness of
+related pairs
 {lee_fig["relatedness"]["related_mean"]:.3f}, of pairs rated at most 1.5 of 5
 {lee_fig["relatedness"]["unrelated_mean"]:.3f}. Floor chosen on the pairs among documents 1-25
 (highest F1), reported on all pairs and on the held-out pairs among documents 26-50.

@@ -68,8 +68,9 @@ class RankingSettings:
     # -- weights of the normalized components
     weight_similarity: float = 1.0
     """Dense cosine of the embeddings, in [-1, 1]."""
-    weight_lexical: float = 1.0
-    """TF-IDF cosine (names counted double), in [0, 1]."""
+    weight_lexical: float = 1.5
+    """TF-IDF cosine (names counted double), in [0, 1]. Chosen on Lee50 pairs among documents
+    1-25 (benchmarks/lee_experiments.py)."""
     weight_recency: float = 0.10
     """0.5 ** (age / half_life), in [0, 1]."""
     weight_category: float = 0.05
@@ -128,7 +129,7 @@ class RankingSettings:
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 
     # -- relatedness floor, fallback and candidates
-    min_relatedness: float = 0.175
+    min_relatedness: float = 0.150
     """The floor: a candidate whose relatedness (the content evidence: weighted mean of dense
     cosine and lexical cosine, ``why.relatedness``) is below it is not shown, so a list may
     be shorter than k, or empty. Calibrated on Lee50's human ratings and the demo gold set
