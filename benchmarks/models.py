@@ -32,9 +32,11 @@ from recommender.evaluation.gold import load_gold
 from recommender.evaluation.lee import lee_articles, load_lee
 from recommender.evaluation.runs import evaluate_gold, evaluate_lee
 from recommender.loaders import load_articles
+from recommender.ranking import RankingSettings
 from recommender.storage.lexical import LexicalModel
 from recommender.text import article_text, lexical_text
 
+SHIPPED = RankingSettings()
 DENSE = {"weight_lexical": 0.0, "weight_recency": 0.0, "weight_category": 0.0, "weight_tags": 0.0}
 
 
@@ -50,7 +52,8 @@ def one_model(model: str | None, work: Path) -> dict[str, object]:
     seconds = time.perf_counter() - started
     lexical = LexicalModel.fit([lexical_text(a) for a in lee_articles(data)], data.background)
     lex = (lexical.matrix @ lexical.matrix.T).toarray()
-    content = (vectors @ vectors.T + lex) / 2
+    w_dense, w_lex = SHIPPED.weight_similarity, SHIPPED.weight_lexical
+    content = (w_dense * (vectors @ vectors.T) + w_lex * lex) / (w_dense + w_lex)
     n = len(lee_docs)
     rows, cols = np.triu_indices(n, k=1)
     related = data.ratings[rows, cols] >= RELATED
@@ -107,10 +110,11 @@ def main() -> None:
     header = ["model", "Lee50 Pearson (defaults)", "Lee50 Pearson (dense)", "floor (docs 1-25)"]
     header += ["floor precision", "floor recall", "demo recall@5", "demo nDCG@5", "embed time"]
     body = f"""
-Engine defaults with each model (text recipe 2, lexical weight 1). Each model gets its own
-relatedness floor, chosen like the default's (best F1 for "related" on Lee50 pairs among
-documents 1-25; precision and recall on all pairs); the demo figures use that floor. Embed
-time: Lee50 + demo corpus (150 texts), uncached, one process, on the shared 2-CPU machine.
+Engine defaults with each model (text recipe 2, lexical weight {SHIPPED.weight_lexical:g}).
+Each model gets its own relatedness floor, chosen like the default's (best F1 for "related" on
+Lee50 pairs among documents 1-25; precision and recall on all pairs); the demo figures use that
+floor. Embed time: Lee50 + demo corpus (150 texts), uncached, one process, on the shared
+2-CPU machine.
 
 {md_table(header, table)}
 """
