@@ -420,3 +420,36 @@ def test_late_follow_up_is_not_a_copy_unless_its_words_are(tmp_path: Path) -> No
     )
     shown = ids(dense_only.related("src", k=6))
     assert ("a" in shown) != ("b" in shown)
+
+
+def test_a_recurring_headline_is_not_a_copy(tmp_path: Path) -> None:
+    """Blogs and papers reuse headlines ("Excited to wear this spring" every year, "Letters"):
+    equal titles months apart are one story only when the words agree as a repost's do."""
+    # the table encoder reads the first word: both columns get the same vector (cosine 1), so
+    # only the dates and the words can tell them apart
+    table = {
+        "src": [1, 0, 0, 0],
+        "Excited": unit(50),
+        "c": [0, 0, 1, 0],
+        "d": [0, 0, 0, 1],
+        "e": [0, 0, 1, 1],
+        "f": [0, 0, 1, -1],
+    }
+    spring = "linen shirts loafers and a lightweight navy blazer for warmer mornings outdoors"
+    other = "a corduroy chore coat cream sweater canvas sneakers worn with pleated chinos"
+
+    def arts(b_body: str, b_date: str) -> list[Article]:
+        out = spread()
+        out[1] = make_article("a", "Excited to wear this spring", spring, published_at="2024-03-29")
+        out[2] = make_article("b", "Excited to Wear This Spring", b_body, published_at=b_date)
+        return out
+
+    dedupe = {**PLAIN, "dedupe": True}
+    yearly = build(tmp_path / "y", arts(other, "2023-06-01"), table, **dedupe)
+    assert {"a", "b"} <= set(ids(yearly.related("src", k=6)))  # two columns a year apart
+    repost = build(tmp_path / "r", arts(spring, "2023-06-01"), table, **dedupe)
+    shown = ids(repost.related("src", k=6))
+    assert ("a" in shown) != ("b" in shown)  # the same text again: one story
+    same_day = build(tmp_path / "s", arts(other, "2024-03-29T09:00:00"), table, **dedupe)
+    shown = ids(same_day.related("src", k=6))
+    assert ("a" in shown) != ("b" in shown)  # one headline, one news cycle: one story

@@ -1,14 +1,16 @@
 """The one rule for "copies of one story" (wire copies, updates, reposts), in the two shapes the
 ranker needs: one article against many, and all candidates pairwise.
 
-Two articles are copies when their normalized titles are equal; when their cosine reaches
-``dedupe_threshold`` and their words agree too (TF-IDF cosine at least ``dedupe_min_lexical``,
-whatever the time between them: a repost); when their cosine reaches the lower
-``dedupe_window_threshold``, they were published within ``dedupe_window_days`` of each other and
-their words agree at least ``dedupe_window_min_lexical`` (a wire copy or an update of the same
-news cycle); or, whatever their words, when their cosine reaches ``dedupe_certain_threshold``
-and they were published within the window or one of them has no date (nothing tells a late
-follow-up from a copy then; the labelled late follow-ups, months apart, reach 0.944).
+Two articles are copies when their normalized titles are equal (in the same news cycle,
+undated, or with a repost's agreement in words: a recurring headline a year later is another
+story); when their cosine reaches ``dedupe_threshold`` and their words agree too (TF-IDF
+cosine at least ``dedupe_min_lexical``, whatever the time between them: a repost); when their
+cosine reaches the lower ``dedupe_window_threshold``, they were published within
+``dedupe_window_days`` of each other and their words agree at least
+``dedupe_window_min_lexical`` (a wire copy or an update of the same news cycle); or, whatever
+their words, when their cosine reaches ``dedupe_certain_threshold`` and they were published
+within the window or one of them has no date (nothing tells a late follow-up from a copy then;
+the labelled late follow-ups, months apart, reach 0.944).
 
 Within the window the words matter too: other outlets' own reports of one event, the same day,
 reach a dense cosine of 0.80-0.90 in other words (TF-IDF cosine 0.3-0.4 on ECB+), where a wire
@@ -47,10 +49,15 @@ def copy_rule(
     window = close & (sims >= s.dedupe_window_threshold)
     anytime = sims >= s.dedupe_threshold
     certain = (sims >= s.dedupe_certain_threshold) & (close | np.isnan(gap))
+    titled = np.asarray(same_title, dtype=bool)
     if lexical is not None:
         anytime &= lexical >= s.dedupe_min_lexical
         window &= lexical >= s.dedupe_window_min_lexical
-    return anytime | window | certain | same_title
+        # a recurring headline ("Excited to wear this spring", "Letters", "Weekly briefing")
+        # months apart is another story: equal titles are one story in the same news cycle,
+        # undated, or when the words agree as a repost's do
+        titled = titled & ((close | np.isnan(gap)) | (lexical >= s.dedupe_min_lexical))
+    return anytime | window | certain | titled
 
 
 def is_copy(
