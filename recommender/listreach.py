@@ -61,11 +61,6 @@ class Change:
     same_content: bool = False  # a refresh: only the pending lists are ranked
 
 
-def is_pending(lists: PrecomputedLists, row: int) -> bool:
-    """The list of ``row`` waits for a refresh (answered live until then)."""
-    return not lists.has(row) and lists.flags(row) == PENDING
-
-
 def pending_rows(lists: PrecomputedLists | None) -> list[int]:
     """Rows whose lists a deferred write left to a refresh."""
     if lists is None or not len(lists):
@@ -116,10 +111,7 @@ def affected_rows(engine: Engine, change: Change) -> set[int]:
         return set(pending_rows(lists))
     dropped = np.asarray(sorted(int(r) for r in change.dropped), dtype=np.int64)
     affected = set(range(kept, n_new))  # new articles' own lists
-    old_ids = previous.store.columns.ids
-    for new_row, old_row in enumerate(change.keep.tolist()):
-        if _needs_rank(lists, old_row, engine, str(old_ids[old_row])):
-            affected.add(new_row)
+    affected.update(np.flatnonzero(_needs_rank(lists, change.keep, previous, engine)).tolist())
     vectors = [previous.index.vectors(dropped)] if len(dropped) else []
     if n_new > kept:
         vectors.append(engine.index.vectors(np.arange(kept, n_new, dtype=np.int64)))
@@ -132,13 +124,19 @@ def affected_rows(engine: Engine, change: Change) -> set[int]:
     return affected
 
 
-def _needs_rank(lists: PrecomputedLists, old_row: int, engine: Engine, source_id: str) -> bool:
-    """A stored list that depends on more than its candidates (flagged when it was ranked:
-    shorter than ``k``, a fallback, a filter) or has pins. Lists that show or collapse a written
-    article need no check here: whatever a list shows or collapses was one of its candidates,
-    so the written article's old vector reaches its floor."""
-    if is_pending(lists, old_row):
-        return True  # left by a deferred write: ranked now
-    if not lists.has(old_row):
-        return False  # answered live in both versions (undated source)
-    return bool(lists.flags(old_row) & DEPENDS_ON_MORE) or bool(engine.rules.pins_for(source_id))
+def _needs_rank(
+    lists: PrecomputedLists, keep: np.ndarray, previous: Engine, engine: Engine
+) -> np.ndarray:
+    """Per kept row: a stored list that depends on more than its candidates (flagged when it
+    was ranked: shorter than ``k``, a fallback, a filter), left pending by a deferred write, or
+    with pins. Lists that show or collapse a written article need no check here: whatever a
+    list shows or collapses was one of its candidates, so the written article's old vector
+    reaches its floor. A list answered live in both versions (undated source) is not ranked."""
+    index = np.asarray(lists.index)[keep]
+    stored, flags = index[:, 1] >= 0, index[:, 3]
+    needs = (stored & ((flags & DEPENDS_ON_MORE) != 0)) | (~stored & (flags == PENDING))
+    pinned = set(engine.rules.pins)
+    if pinned:
+        old_ids = previous.store.columns.ids[keep]
+        needs |= stored & np.array([str(i) in pinned for i in old_ids], dtype=bool)
+    return needs

@@ -238,17 +238,13 @@ def test_duplicates_collapse_to_newest_or_canonical(tmp_path: Path) -> None:
     assert "a" not in ids(engine.related("f", k=6))
 
 
+FAR = {"c": [0, 0, 1, 0], "d": [0, 0, 0, 1], "e": [0, 0, 1, 1], "f": [0, 0, 1, -1]}
+"""Vectors for c..f far from src, a and b (and from each other): only a and b can be copies."""
+
+
 def test_dedupe_window_separates_follow_ups_from_copies(tmp_path: Path) -> None:
     # a-b cosine 0.866: copies only when published close together; c..f are far from all
-    table = {
-        "src": [1, 0, 0, 0],
-        "a": unit(50),
-        "b": unit(80),
-        "c": [0, 0, 1, 0],
-        "d": [0, 0, 0, 1],
-        "e": [0, 0, 1, 1],
-        "f": [0, 0, 1, -1],
-    }
+    table = {"src": [1, 0, 0, 0], "a": unit(50), "b": unit(80), **FAR}
     wire = "Storm surge floods harbour district overnight as river bursts banks, officials say"
     same = {"body": wire}
     arts = spread(
@@ -267,15 +263,7 @@ def test_dedupe_window_separates_follow_ups_from_copies(tmp_path: Path) -> None:
 def test_dedupe_keeps_independent_reports_apart(tmp_path: Path) -> None:
     # a-b cosine 0.866, hours apart, but in other words (another outlet's report of the event):
     # not copies under the window's wording condition; copies without it
-    table = {
-        "src": [1, 0, 0, 0],
-        "a": unit(50),
-        "b": unit(80),
-        "c": [0, 0, 1, 0],
-        "d": [0, 0, 0, 1],
-        "e": [0, 0, 1, 1],
-        "f": [0, 0, 1, -1],
-    }
+    table = {"src": [1, 0, 0, 0], "a": unit(50), "b": unit(80), **FAR}
     arts = spread(
         a={"published_at": "2025-06-02", "body": "Storm surge floods harbour district overnight"},
         b={
@@ -393,15 +381,7 @@ def test_late_follow_up_is_not_a_copy_unless_its_words_are(tmp_path: Path) -> No
     # story; their words decide (a repost repeats them, a follow-up reports new facts)
     story = "Orvant opens chip plant Tessaly with three thousand workers hired this spring"
     follow_up = "Regulators fined Orvant after flooding damaged wells around Tessaly farms"
-    table = {
-        "src": [1, 0, 0, 0],
-        "a": unit(50),
-        "b": unit(70),
-        "c": [0, 0, 1, 0],
-        "d": [0, 0, 0, 1],
-        "e": [0, 0, 1, 1],
-        "f": [0, 0, 1, -1],
-    }
+    table = {"src": [1, 0, 0, 0], "a": unit(50), "b": unit(70), **FAR}
 
     def arts(b_body: str) -> list[Article]:
         out = spread()
@@ -427,14 +407,7 @@ def test_a_recurring_headline_is_not_a_copy(tmp_path: Path) -> None:
     equal titles months apart are one story only when the words agree as a repost's do."""
     # the table encoder reads the first word: both columns get the same vector (cosine 1), so
     # only the dates and the words can tell them apart
-    table = {
-        "src": [1, 0, 0, 0],
-        "Excited": unit(50),
-        "c": [0, 0, 1, 0],
-        "d": [0, 0, 0, 1],
-        "e": [0, 0, 1, 1],
-        "f": [0, 0, 1, -1],
-    }
+    table = {"src": [1, 0, 0, 0], "Excited": unit(50), **FAR}
     spring = "linen shirts loafers and a lightweight navy blazer for warmer mornings outdoors"
     other = "a corduroy chore coat cream sweater canvas sneakers worn with pleated chinos"
 

@@ -26,6 +26,7 @@ and ``refit_drift``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,13 +82,7 @@ class Statistics:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "fitted_at": self.fitted_at,
-            "articles": self.articles,
-            "documents": self.documents,
-            "written": self.written,
-            "refit_drift": self.refit_drift,
-        }
+        return dataclasses.asdict(self)
 
     def refit_reason(self, writing: int) -> str:
         """Why a write of ``writing`` articles must fit the statistics again ("" to keep them)."""
@@ -101,9 +96,7 @@ class Statistics:
 
     def after(self, writing: int) -> Statistics:
         """The same fit, with ``writing`` more articles written since."""
-        return Statistics(
-            self.fitted_at, self.articles, self.documents, self.written + writing, self.refit_drift
-        )
+        return dataclasses.replace(self, written=self.written + writing)
 
     def unseen_term_idf(self) -> float:
         """The idf of a term no fitted document had: one document's, at the fitted size."""
@@ -127,9 +120,14 @@ def recorded(current: Engine) -> Statistics | None:
     stats = Statistics.from_manifest(current.manifest.statistics)
     if stats is not None or current.lexical is None:
         return stats
-    documents = current.lexical.matrix.shape[0] + current.lexical.background.documents
+    documents = fitted_documents(current.lexical)
     fitted_at = current.manifest.built_at or ""
     return Statistics(fitted_at, len(current.store), documents, 0, DEFAULT_REFIT_DRIFT)
+
+
+def fitted_documents(lexical: LexicalModel) -> int:
+    """Documents the lexical statistics count: the corpus's rows and the background's."""
+    return int(lexical.matrix.shape[0]) + lexical.background.documents
 
 
 def for_write(
@@ -168,8 +166,7 @@ def refit(
     lexical = refit_lexical(current, keep, added_texts)
     tags = current.store.columns.tags
     tag_idf = fit_tag_idf([*(tags[r] for r in keep.tolist()), *(a.tags for a in added)])
-    documents = lexical.matrix.shape[0] + lexical.background.documents
-    stats = Statistics.fitted(len(keep) + len(added), documents, refit_drift)
+    stats = Statistics.fitted(len(keep) + len(added), fitted_documents(lexical), refit_drift)
     return WriteStatistics(lexical, tag_idf, stats, reason)
 
 

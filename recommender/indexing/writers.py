@@ -106,7 +106,7 @@ def build(  # noqa: PLR0913  (Engine.build's documented options, passed through)
             "rules": rules.to_dict(),
             "precompute": bool(precompute),
             "statistics": statistics.Statistics.fitted(
-                len(articles), lexical.matrix.shape[0] + lexical.background.documents, refit_drift
+                len(articles), statistics.fitted_documents(lexical), refit_drift
             ).to_dict(),
         }
         content = VersionContent(

@@ -92,12 +92,16 @@ def copy_matrix(
 
 
 def lexical_pairs(
-    matrix: sp.csr_matrix | None, rows: np.ndarray, source: sp.csr_matrix | None
+    matrix: sp.csr_matrix | None,
+    rows: np.ndarray,
+    source: sp.csr_matrix | None,
+    to_source: np.ndarray,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """TF-IDF cosines of the source with each candidate row, and of the candidates pairwise
-    (None where the index or the source has no lexical evidence). A text without a single
-    indexed word (a title-only stub, a photo caption) has no lexical evidence either: its
-    pairs read 1, so that the dense thresholds decide them alone."""
+    """TF-IDF cosines of the source with each candidate row (``to_source``: what scoring
+    already computed for ``rows``; None when the source has no lexical row) and of the
+    candidates pairwise (None where the index has no lexical evidence). A text without a single
+    indexed word (a title-only stub, a photo caption) has no lexical evidence either: its pairs
+    read 1, so that the dense thresholds decide them alone."""
     if matrix is None:
         return None, None
     sub = matrix[np.asarray(rows, dtype=np.int64)]
@@ -107,7 +111,7 @@ def lexical_pairs(
     pairwise[:, mute] = 1.0
     if source is None:
         return None, pairwise
-    with_source = np.asarray((sub @ source.T).todense(), dtype=np.float64).ravel()
+    with_source = np.array(to_source, dtype=np.float64)
     if source.nnz == 0:
         with_source[:] = 1.0
     with_source[mute] = 1.0

@@ -328,15 +328,11 @@ class Ranker:
             stamps = cols.timestamps[sc.rows[cand]]
             if s.dedupe:
                 matrix = self.lexical.matrix if self.lexical is not None else None
-                lex_source, lex_pairs = lexical_pairs(matrix, sc.rows[cand], source.lexical)
-                copy_of_source = is_copy(
-                    (source.vector, source.norm_title, source.timestamp),
-                    vecs,
-                    titles,
-                    stamps,
-                    s,
-                    lex_source,
+                lex_source, lex_pairs = lexical_pairs(
+                    matrix, sc.rows[cand], source.lexical, sc.lexical[cand]
                 )
+                me = (source.vector, source.norm_title, source.timestamp)
+                copy_of_source = is_copy(me, vecs, titles, stamps, s, lex_source)
                 copies = copy_matrix(vecs, titles, stamps, s, lex_pairs)
                 groups = copy_groups(copies, copy_of_source)
             else:

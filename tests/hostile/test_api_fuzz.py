@@ -59,25 +59,31 @@ def test_api_matches_its_schema(api_schema: Any) -> None:
         "POST /events",
     } <= set(operations)
     for name, op in sorted(operations.items()):
-        excluded = EXCLUDED.get(name, [])
+        fuzz(op, EXCLUDED.get(name, []))
 
-        @given(case=op.as_strategy())
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-        )
-        def check(case: Any) -> None:
-            query = case.query or {}
-            # One rule JSON Schema cannot state for query parameters: these two exclude each
-            # other (a 422 that says so); every other request the schema allows must succeed.
-            both = str(query.get("only_older")).lower() == str(query.get("only_newer")).lower()
-            assume(not (both and str(query.get("only_older")).lower() == "true"))
-            case.call_and_validate(excluded_checks=excluded)  # noqa: B023 (called right away)
 
-        check()
+def fuzz(operation: Any, excluded: list[Any], headers: dict[str, str] | None = None) -> None:
+    """``EXAMPLES`` generated requests of ``operation`` (repeatable), each validated against
+    the schema with every check but ``excluded``."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    def check(case: Any) -> None:
+        query = case.query or {}
+        # One rule JSON Schema cannot state for query parameters: these two exclude each
+        # other (a 422 that says so); every other request the schema allows must succeed.
+        both = str(query.get("only_older")).lower() == str(query.get("only_newer")).lower()
+        assume(not (both and str(query.get("only_older")).lower() == "true"))
+        case.headers = {**(case.headers or {}), **(headers or {})}
+        case.call_and_validate(excluded_checks=excluded)
+
+    check()
 
 
 TOKEN = "fuzz-token-0123456789"
@@ -105,23 +111,11 @@ def test_write_routes_with_the_token_match_their_schema(write_schema: Any) -> No
     schema, index = write_schema
     operations = {f"{o.method.upper()} {o.path}": o for o in _operations(schema)}
     assert set(WRITES) <= set(operations)
+
+    # Article bodies have rules JSON Schema does not state (README "Article format"), as
+    # drafts do: "every schema-valid body is accepted" is left out, as for drafts.
     for name in WRITES:
-
-        @given(case=operations[name].as_strategy())
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            database=None,
-        )
-        def check(case: Any) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {TOKEN}"}
-            # Article bodies have rules JSON Schema does not state (README "Article format"),
-            # as drafts do: "every schema-valid body is accepted" is left out, as for drafts.
-            case.call_and_validate(excluded_checks=[positive_data_acceptance])
-
-        check()
+        fuzz(operations[name], [positive_data_acceptance], {"Authorization": f"Bearer {TOKEN}"})
     with Engine.load(index, encoder=FakeEncoder()) as engine:
         generation = engine.info().generation
     assert generation > 1, "no fuzzed write got past the token check and was stored"
