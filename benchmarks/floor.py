@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/floor.py
 
 Relatedness is what the floor reads (``why.relatedness``): the weighted mean of dense cosine
-and lexical cosine, at the shipped weights (``weight_similarity``, ``weight_lexical``). Lee50:
+lexical cosine and topic cosine, at the shipped weights (``weight_similarity``, ``weight_lexical``,
+``weight_topic``). Lee50:
 a pair is "related" when its mean human rating is at least 3 on the 1-5 scale (0.6 in gensim's
 0-1 file: the scale's "somewhat similar" and above). For each candidate floor: precision and
 recall of "related" among the pairs at or above it. The floor is chosen on the pairs among
@@ -54,7 +55,7 @@ def lee_study(encoder: SentenceTransformerEncoder) -> dict[str, object]:
     first = (rows < n // 2) & (cols < n // 2)
     second = (rows >= n // 2) & (cols >= n // 2)
     out: dict[str, object] = {"related_pairs": int(related.sum()), "pairs": len(ratings)}
-    content = sig.content(SHIPPED.weight_similarity, SHIPPED.weight_lexical)
+    content = sig.content(SHIPPED.weight_similarity, SHIPPED.weight_lexical, SHIPPED.weight_topic)
     for signal, matrix in (("relatedness", content), ("dense cosine", sig.dense)):
         values = matrix[rows, cols]
         tune = {f: pr(values[first], related[first], f)["f1"] for f in GRID}
@@ -77,7 +78,7 @@ def lee_study(encoder: SentenceTransformerEncoder) -> dict[str, object]:
 def demo_study(encoder: SentenceTransformerEncoder, floors: list[float]) -> dict[str, object]:
     _, gold, sig = demo(encoder)
     pos = {aid: i for i, aid in enumerate(sig.ids)}
-    content = sig.content(SHIPPED.weight_similarity, SHIPPED.weight_lexical)
+    content = sig.content(SHIPPED.weight_similarity, SHIPPED.weight_lexical, SHIPPED.weight_topic)
     gold_scores = np.array([content[pos[s], pos[r]] for s, rel in gold.items() for r in rel])
     np.fill_diagonal(content, -np.inf)
     top5 = np.sort(content, axis=1)[:, ::-1][:, :5]
@@ -138,8 +139,9 @@ def fragment(lee_fig: dict, demo_fig: dict, shipped: float) -> str:
         for f, v in demo_fig.items()
     ]
     return f"""
-Relatedness (``why.relatedness``) = (w_s * dense cosine + w_l * lexical cosine) / (w_s + w_l)
-at the shipped weights ({SHIPPED.weight_similarity:g} and {SHIPPED.weight_lexical:g}), text recipe
+Relatedness (``why.relatedness``) = (w_s * dense cosine + w_l * lexical cosine + w_t * topic
+cosine) / (w_s + w_l + w_t) at the shipped weights ({SHIPPED.weight_similarity:g},
+{SHIPPED.weight_lexical:g} and {SHIPPED.weight_topic:g}), text recipe
 {TEXT_RECIPE_VERSION}, all-MiniLM-L6-v2. **Lee50** ({lee_fig["pairs"]} pairs,
 {lee_fig["related_pairs"]} "related": mean human rating at least 3 of 5). Mean relatedness of
 related pairs

@@ -27,15 +27,20 @@ DEFAULT_CACHE = Path("/tmp/recommender-bench-cache.sqlite")
 
 @dataclass(frozen=True)
 class Signals:
-    """Pairwise dense cosine and lexical (TF-IDF) cosine of one collection."""
+    """Pairwise dense cosine, lexical (TF-IDF) cosine and topic cosine of one collection."""
 
     ids: list[str]
     dense: np.ndarray
     lexical: np.ndarray
     vectors: np.ndarray
+    topic: np.ndarray
 
-    def content(self, w_dense: float = 1.0, w_lexical: float = 1.0) -> np.ndarray:
-        return (w_dense * self.dense + w_lexical * self.lexical) / (w_dense + w_lexical)
+    def content(
+        self, w_dense: float = 1.0, w_lexical: float = 1.0, w_topic: float = 0.0
+    ) -> np.ndarray:
+        """The relatedness the floor reads: the weighted mean of the three."""
+        total = w_dense * self.dense + w_lexical * self.lexical + w_topic * self.topic
+        return total / (w_dense + w_lexical + w_topic)
 
 
 def embed(encoder: Encoder, texts: Sequence[str], cache: Path | None = DEFAULT_CACHE) -> np.ndarray:
@@ -58,7 +63,9 @@ def signals(
     lexical = LexicalModel.fit([lexical_text(a) for a in articles], background)
     lex = (lexical.matrix @ lexical.matrix.T).toarray().astype(np.float64)
     dense = (vectors @ vectors.T).astype(np.float64)
-    return Signals([a.id for a in articles], dense, lex, vectors)
+    assert lexical.topics is not None
+    topic = (lexical.topics.vectors @ lexical.topics.vectors.T).astype(np.float64)
+    return Signals([a.id for a in articles], dense, lex, vectors, topic)
 
 
 def lee(encoder: Encoder, cache: Path | None = DEFAULT_CACHE) -> tuple[LeeData, Signals]:

@@ -21,7 +21,10 @@ Signals (all-MiniLM-L6-v2):
   token vectors (F1 of both directions, [CLS]/[SEP] left out) from the same forward pass as
   ``d``;
 - power calibration of the shipped score, and the text vector centred on the background
-  corpus's mean (anisotropy correction).
+  corpus's mean (anisotropy correction);
+- ``p``: the engine's topic cosine (``recommender/storage/topics.py``: the cosine of two
+  articles' TF-IDF profiles over the fitted corpus, rank 128: 50 documents + background),
+  ``pe``: the exact profile cosine (no rank cut), ``p64``/``p256``: other ranks.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
+import scipy.sparse as sp
 from common import fmt, machine, md_table, record, write_fragment
 from lab import embed, lee
 
@@ -44,6 +48,8 @@ from recommender.text import article_text, lexical_text
 SPLITS = 10
 WEIGHTS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0)
 TITLE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+TOPIC_LEXICAL = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+TOPIC_WEIGHTS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 HEADER = ["variant", "chosen", "docs 1-25", "26-50 (held out)", "all pairs"]
 HEADER += ["k-fold held-out mean", "k-fold worst"]
 
@@ -165,8 +171,25 @@ def token_vectors(texts: list[str]) -> list[np.ndarray]:
     return out
 
 
+def topic_signals(lexical_texts: list[str], background: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Topic cosines as the engine fits them, at its rank and others, and the exact profile."""
+    from recommender.storage.lexical import LexicalModel
+    from recommender.storage.topics import TopicModel
+
+    model = LexicalModel.fit(lexical_texts, background)
+    assert model.topics is not None
+    rows = model.matrix
+    reference = sp.vstack([rows, model.transform(list(background))]).tocsr()
+    out = {"p": cosine(model.topics.vectors + 0.0)}
+    for rank in (64, 256):
+        out[f"p{rank}"] = cosine(TopicModel.fit(rows, reference[rows.shape[0] :], rank).vectors)
+    out["pe"] = cosine((rows @ reference.T).toarray())
+    return out
+
+
 def families(sig: dict[str, np.ndarray], title_vectors: Callable[[float], np.ndarray]):  # type: ignore[no-untyped-def]
     d, t, l, ls, s, m, x = (sig[k] for k in ("d", "t", "l", "ls", "s", "m", "x"))  # noqa: E741
+    p = sig["p"]
     shipped = {"1": d + l}
     fam: dict[str, dict[str, np.ndarray]] = {
         "d (dense, recipe 2)": {"-": d},
@@ -192,7 +215,15 @@ def families(sig: dict[str, np.ndarray], title_vectors: Callable[[float], np.nda
         "x (token max-sim)": {"-": x},
         "x + w ls (token max-sim)": {f"w={w}": x + w * ls for w in (0.25, *WEIGHTS)},
         "(d + x)/2 + w ls": {f"w={w}": (d + x) / 2 + w * ls for w in (0.25, *WEIGHTS)},
+        "p (topic)": {"-": p},
+        "d + w l + a p (topic, rank 128)": {
+            f"w={w}, a={a}": d + w * l + a * p for w in TOPIC_LEXICAL for a in TOPIC_WEIGHTS
+        },
     }
+    for name in ("p64", "p256", "pe"):
+        fam[f"d + w l + a {name}"] = {
+            f"w={w}, a={a}": d + w * l + a * sig[name] for w in TOPIC_LEXICAL for a in TOPIC_WEIGHTS
+        }
     return fam
 
 
@@ -216,12 +247,14 @@ def main() -> None:
         "m": m,
         "x": max_sim(token_vectors(texts)),
         "dc": cosine(centred),
+        **topic_signals([lexical_text(a) for a in articles], data.background),
     }
     judge = Judge(data.ratings)
     fam = families(signals, lambda a: cosine(title_weighted(text_vecs, title_vecs, a)))
     figures = {name: judge.judge(f) for name, f in fam.items()}
     settings = RankingSettings()
     engine_score = sig.dense * settings.weight_similarity + sig.lexical * settings.weight_lexical
+    engine_score = engine_score + sig.topic * settings.weight_topic
     figures["engine now (shipped weights)"] = judge.judge({"shipped": engine_score})
     for name, f in figures.items():
         print(

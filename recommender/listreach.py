@@ -93,10 +93,15 @@ def incremental_blocker(engine: Engine, change: Change | None, key: str) -> str:
 
 
 def _extends(old: LexicalModel, new: LexicalModel) -> bool:
-    """The new lexical statistics keep every old term's column and idf (terms appended only)."""
+    """The new lexical statistics keep every old term's column and idf (terms appended only)
+    and the same topic basis."""
     old_vocab, new_vocab = old.vocabulary, new.vocabulary
     old_idf, new_idf = old.idf, new.idf
     if len(new_vocab) < len(old_vocab) or not np.array_equal(new_idf[: len(old_idf)], old_idf):
+        return False
+    if (old.topics is None) != (new.topics is None):
+        return False
+    if old.topics is not None and new.topics is not None and not old.topics.same_basis(new.topics):
         return False
     return all(new_vocab.get(term) == col for term, col in old_vocab.items())
 

@@ -9,7 +9,7 @@ from typing import Any
 from recommender.articles import Article
 from recommender.urls import safe_href
 
-COMPONENTS = ("similarity", "lexical", "recency", "category", "tags")
+COMPONENTS = ("similarity", "lexical", "topic", "recency", "category", "tags")
 """The named score components, in the order explanations list them."""
 
 
@@ -27,7 +27,10 @@ class Why:
     cosine: float
     lexical: float
     relatedness: float = 0.0
-    """What the relatedness floor read: weighted mean of cosine and lexical (see settings)."""
+    """What the relatedness floor read: weighted mean of the cosine, lexical and topic
+    evidence (see settings)."""
+    topic: float = 0.0
+    """Topic cosine: the two articles' words keep company across the site (storage/topics.py)."""
     shared_terms: tuple[str, ...] = ()
     shared_tags: tuple[str, ...] = ()
     same_category: bool = False
@@ -45,6 +48,7 @@ class Why:
             "contributions": dict(self.contributions),
             "cosine": self.cosine,
             "lexical": self.lexical,
+            "topic": self.topic,
             "relatedness": self.relatedness,
             "shared_terms": list(self.shared_terms),
             "shared_tags": list(self.shared_tags),

@@ -92,6 +92,7 @@ def test_related_json_shape(index: Path) -> None:
     assert set(first["why"]["contributions"]) == {
         "similarity",
         "lexical",
+        "topic",
         "recency",
         "category",
         "tags",

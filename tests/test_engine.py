@@ -43,6 +43,8 @@ def test_round_trip(built: Path, small_corpus: list[Article]) -> None:
         "lexical-vocab.json",
         "lexical-idf.npy",
         "lexical-matrix.npz",
+        "topic-basis.npy",  # the topic evidence (recommender.storage.topics)
+        "topic-vectors.npy",
         "lists.bin",  # the precomputed read-more lists (recommender.precomputed)
         "lists-index.npy",
         "lists-floor.npy",
@@ -75,6 +77,7 @@ def test_related_topics_k_and_never_self(built: Path) -> None:
                 assert set(r.why.contributions) == {
                     "similarity",
                     "lexical",
+                    "topic",
                     "recency",
                     "category",
                     "tags",
@@ -100,6 +103,7 @@ def test_exclude_and_options(built: Path) -> None:
         weight_category=0.0,
         weight_recency=1.0,
         weight_lexical=0.0,
+        weight_topic=0.0,
         weight_tags=0.0,
         half_life_days=10,
         min_relatedness=-1.0,

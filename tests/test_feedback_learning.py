@@ -213,7 +213,7 @@ def test_interleaving_finds_the_truly_better_configuration(sim: Simulator) -> No
     assert sim.value(better) > sim.value(worse)  # the truth, from the readers' known model
     # A pilot tells how many impressions the comparison needs; at that count, nearly every
     # experiment must pick the truly better configuration, significantly.
-    pilot = report(attribute(sim.interleaving_events(worse, better, 1500, seed=99)))
+    pilot = report(attribute(sim.interleaving_events(worse, better, 3000, seed=99)))
     assert pilot.leaning == "b" and pilot.needed_impressions is not None
     claimed = pilot.needed_impressions
     runs = [

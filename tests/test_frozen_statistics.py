@@ -197,7 +197,7 @@ def test_lists_that_depend_on_more_than_candidates_follow_writes(tmp_path: Path)
     """Fallback fills and filtered lists read rows outside their candidates: a new recent
     article of unseen words reaches no list's floor, yet joins their fallbacks."""
     path = tmp_path / "indexes" / "news"
-    ranking = {"fallback": ["same_category", "recent"], "min_relatedness": 0.55}
+    ranking = {"fallback": ["same_category", "recent"], "min_relatedness": 0.7}
     Engine.build(corpus(600), path, encoder=FakeEncoder(), config=Config(ranking=ranking))
     before = load(path)
     fallbacks = sum(

@@ -147,9 +147,10 @@ def test_k_guarantee_and_safety(corpus, opts, k, data) -> None:  # type: ignore[
     got = [r.id for r in results]
     by_id = {a.id: a for a in articles}
     s = engine.settings
-    # Titles are unique words ("t7"), so no two articles share a term: lexical cosine is 0 and
-    # relatedness is w_s * cosine / (w_s + w_l), computed here independently of the engine.
-    share = s.weight_similarity / (s.weight_similarity + s.weight_lexical)
+    # Titles are unique words ("t7"), so no two articles share a term: lexical cosine is 0, so
+    # is topic cosine (each article resembles only itself), and relatedness is
+    # w_s * cosine / (w_s + w_l + w_t), computed here independently of the engine.
+    share = s.weight_similarity / (s.weight_similarity + s.weight_lexical + s.weight_topic)
 
     def clears(aid: str) -> bool:
         return share * float(vectors[aid] @ vectors[src.id]) >= floor

@@ -1,7 +1,7 @@
 """The ranking components of (source, candidate) pairs, unweighted, as the ranker computes them.
 
 Tuning and the simulator both need each component on its own: similarity (dense cosine),
-lexical, category, tags, and the age from which recency follows for any half-life. They come
+lexical, topic, category, tags, and the age from which recency follows for any half-life. They come
 from the engine's own scoring code (``pipeline.Ranker._score``) with every weight at 1, so a
 learned weight means exactly what the setting of the same name means.
 """
@@ -15,7 +15,7 @@ import numpy as np
 
 from recommender.engine import Engine
 
-WEIGHTED = ("similarity", "lexical", "recency", "category", "tags")
+WEIGHTED = ("similarity", "lexical", "topic", "recency", "category", "tags")
 """Components in the order of the learned weight vector (``weight_<name>``)."""
 
 
@@ -27,6 +27,7 @@ class PairFeatures:
     ids: tuple[str, ...]
     similarity: np.ndarray
     lexical: np.ndarray
+    topic: np.ndarray
     category: np.ndarray
     tags: np.ndarray
     age_days: np.ndarray  # NaN: undated
@@ -39,9 +40,8 @@ class PairFeatures:
 
     def matrix(self, half_life_days: float) -> np.ndarray:
         """Rows = ids, columns = :data:`WEIGHTED`."""
-        return np.column_stack(
-            [self.similarity, self.lexical, self.recency(half_life_days), self.category, self.tags]
-        )
+        columns = [self.similarity, self.lexical, self.topic, self.recency(half_life_days)]
+        return np.column_stack([*columns, self.category, self.tags])
 
     def index(self) -> dict[str, int]:
         return {aid: i for i, aid in enumerate(self.ids)}
@@ -59,6 +59,7 @@ def pair_features(
     settings = engine.settings.replace(
         weight_similarity=1.0,
         weight_lexical=1.0,
+        weight_topic=1.0,
         weight_recency=1.0,
         weight_category=1.0,
         weight_tags=1.0,
@@ -72,6 +73,7 @@ def pair_features(
         ids=tuple(candidate_ids),
         similarity=np.asarray(scored.parts["similarity"], dtype=np.float64),
         lexical=np.asarray(scored.parts["lexical"], dtype=np.float64),
+        topic=np.asarray(scored.parts["topic"], dtype=np.float64),
         category=np.asarray(scored.parts["category"], dtype=np.float64),
         tags=np.asarray(scored.parts["tags"], dtype=np.float64),
         age_days=np.asarray(scored.age, dtype=np.float64),

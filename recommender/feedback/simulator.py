@@ -32,6 +32,7 @@ class Readers:
         default_factory=lambda: {
             "similarity": 1.0,
             "lexical": 0.3,
+            "topic": 0.3,
             "recency": 0.6,
             "category": 0.3,
             "tags": 0.2,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from recommender.ids import check_id
 from recommender.listreach import Change
 from recommender.storage import versions as persistence
 from recommender.storage.index import VectorIndex
-from recommender.storage.lexical import LexicalModel
+from recommender.storage.lexical import LEXICAL_VERSION, LexicalModel
 from recommender.storage.manifest import Manifest
 from recommender.storage.store import STORE_FILE, Store
 from recommender.text import TEXT_RECIPE_VERSION
@@ -53,6 +53,9 @@ def write_version(
         "requested": content.requested,
         "exact_max": content.exact_max,
     }
+    # what the saved statistics hold: an upsert into an older index keeps its format until a fit
+    lexical_version = LEXICAL_VERSION if content.lexical.topics is not None else 1
+    content = replace(content, fields={**content.fields, "lexical_version": lexical_version})
 
     def fill(folder: Path) -> dict[str, Any]:
         content.index.save(folder)

@@ -3,7 +3,7 @@ diversify, fall back, apply pins. The engine owns one :class:`Ranker` per loaded
 
     candidates (ANN top-N, or exact over a small filtered set)
       -> hard + soft filters, request excludes, editorial blocks
-      -> score: similarity + lexical + recency + category + tags   (ranking.py)
+      -> score: similarity + lexical + topic + recency + category + tags   (signals.py)
       -> drop the source's own copies; collapse copies of one story to one (canonical/newest)
       -> MMR among the final k (if mmr_lambda < 1)
       -> fallback fill (same category, then recent) when filters leave fewer than k
@@ -50,6 +50,7 @@ class _Scored:
     total: np.ndarray
     parts: dict[str, np.ndarray]
     lexical: np.ndarray
+    topic: np.ndarray
     age: np.ndarray
     same_category: np.ndarray
     shared_tags: list[list[str]]
@@ -121,36 +122,33 @@ class Ranker:
         )
         same_category = category_scores(cols.categories[rows], source.category)
         tags, shared = tag_scores(source.tags, [cols.tags[r] for r in rows], cols.tag_idf)
+        has_lexical = self.lexical is not None and source.lexical is not None
+        lexical = np.zeros(len(rows))
         if self.lexical is not None and source.lexical is not None:
             lexical = self.lexical.similarity(source.lexical, rows)
-        else:
-            lexical = np.zeros(len(rows))
-        has_lexical = self.lexical is not None and source.lexical is not None
+        topics = self.lexical.topics if self.lexical is not None else None
+        has_topic = topics is not None and source.topic is not None
+        topic = np.zeros(len(rows))
+        if topics is not None and source.topic is not None:
+            topic = topics.similarity(source.topic, rows)
         related = relatedness(
-            cosine, lexical if has_lexical else None, s.weight_similarity, s.weight_lexical
+            cosine,
+            lexical if has_lexical else None,
+            s.weight_similarity,
+            s.weight_lexical,
+            topic if has_topic else None,
+            s.weight_topic,
         )
-        total, parts = combine(
-            {
-                "similarity": cosine,
-                "lexical": lexical,
-                "recency": recency,
-                "category": same_category,
-                "tags": tags,
-            },
-            {
-                "similarity": s.weight_similarity,
-                "lexical": s.weight_lexical,
-                "recency": s.weight_recency,
-                "category": s.weight_category,
-                "tags": s.weight_tags,
-            },
-        )
+        values = {"similarity": cosine, "lexical": lexical, "topic": topic, "recency": recency}
+        values.update({"category": same_category, "tags": tags})
+        total, parts = combine(values, {name: getattr(s, f"weight_{name}") for name in values})
         return _Scored(
             rows,
             cosine,
             total,
             parts,
             lexical,
+            topic,
             age,
             same_category,
             shared,
@@ -168,6 +166,7 @@ class Ranker:
             contributions={name: round(float(sc.parts[name][i]), 6) for name in COMPONENTS},
             cosine=round(float(sc.cosine[i]), 6),
             lexical=round(float(sc.lexical[i]), 6),
+            topic=round(float(sc.topic[i]), 6),
             relatedness=round(float(sc.relatedness[i]), 6),
             shared_terms=tuple(terms),
             shared_tags=tuple(sc.shared_tags[i]),
@@ -300,7 +299,7 @@ class Ranker:
             if exhaustive or (len(chosen) >= want and len(rows) >= min(eligible, 2 * want)):
                 return sc, chosen
             if len(chosen) < want and floor.unreachable(
-                s, found, scores, n, self._lexical_of(source)
+                s, found, scores, n, self._lexical_of(source), source.topic
             ):
                 return sc, chosen
             pool = min(n, pool * 4)

@@ -68,9 +68,13 @@ class RankingSettings:
     # -- weights of the normalized components
     weight_similarity: float = 1.0
     """Dense cosine of the embeddings, in [-1, 1]."""
-    weight_lexical: float = 1.5
-    """TF-IDF cosine (names counted double), in [0, 1]. Chosen on Lee50 pairs among documents
-    1-25 (benchmarks/lee_experiments.py)."""
+    weight_lexical: float = 0.5
+    """TF-IDF cosine (names counted double), in [0, 1]."""
+    weight_topic: float = 1.0
+    """Topic cosine (the articles' words keep company across the site, storage/topics.py), in
+    [-1, 1]. Chosen with ``weight_lexical`` on development data only: Lee50 pairs among
+    documents 1-25 and ECB+ topics 1-35 (benchmarks/lee_experiments.py, README "How ranking
+    works")."""
     weight_recency: float = 0.10
     """0.5 ** (age / half_life), in [0, 1]."""
     weight_category: float = 0.05
@@ -129,11 +133,11 @@ class RankingSettings:
     """Maximal marginal relevance: 1 = pure relevance, lower = more diverse lists."""
 
     # -- relatedness floor, fallback and candidates
-    min_relatedness: float = 0.150
+    min_relatedness: float = 0.175
     """The floor: a candidate whose relatedness (the content evidence: weighted mean of dense
-    cosine and lexical cosine, ``why.relatedness``) is below it is not shown, so a list may
-    be shorter than k, or empty. Calibrated on Lee50's human ratings and the demo gold set
-    (README, "The relatedness floor"); -1 turns it off."""
+    cosine, lexical cosine and topic cosine, ``why.relatedness``) is below it is not shown, so
+    a list may be shorter than k, or empty. Calibrated on Lee50's human ratings and the demo
+    gold set (README, "The relatedness floor"); -1 turns it off."""
     fallback: tuple[str, ...] = ()
     """Fill order when filters or the floor leave fewer than k, only if the site asks for it
     (e.g. ``["same_category", "recent"]``: recent in the source's category, then recent); the

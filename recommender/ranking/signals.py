@@ -1,9 +1,12 @@
 """The ranking layer: small pure functions, each signal normalized on its own, combined by
 named weights. Every result carries each component's contribution.
 
-score = w_similarity * cosine + w_recency * recency + w_category * same_category
+score = w_similarity * cosine + w_lexical * lexical + w_topic * topic + w_recency * recency
+        + w_category * same_category + w_tags * tags
 
 - cosine: inner product of normalized embeddings, in [-1, 1];
+- lexical: TF-IDF cosine, in [0, 1]; topic: cosine of the articles' topic vectors (their words'
+  company across the site, ``storage/topics.py``), in [-1, 1];
 - recency: 0.5 ** (age_days / half_life_days) in [0, 1]; age is measured against ``now`` or
   against the source article's date (``source``: the distance in either direction); an undated
   article has recency 0 (no evidence of freshness);
@@ -73,14 +76,24 @@ def tag_scores(
 
 
 def relatedness(
-    cosine: np.ndarray, lexical: np.ndarray | None, w_similarity: float, w_lexical: float
+    cosine: np.ndarray,
+    lexical: np.ndarray | None,
+    w_similarity: float,
+    w_lexical: float,
+    topic: np.ndarray | None = None,
+    w_topic: float = 0.0,
 ) -> np.ndarray:
-    """The content evidence the relatedness floor reads: (w_s * cosine + w_l * lexical) /
-    (w_s + w_l), in [-1, 1]; the dense cosine alone without lexical evidence or weight."""
-    if lexical is None or w_lexical <= 0 or w_similarity + w_lexical <= 0:
-        return np.asarray(cosine, dtype=np.float64)
-    total = w_similarity + w_lexical
-    return (w_similarity * np.asarray(cosine) + w_lexical * np.asarray(lexical)) / total
+    """The content evidence the relatedness floor reads: the weighted mean of the dense cosine
+    and the lexical and topic cosines that are present (None: no such evidence), in [-1, 1];
+    the dense cosine alone when no other evidence carries weight."""
+    parts = [(np.asarray(cosine, dtype=np.float64), max(w_similarity, 0.0))]
+    for values, weight in ((lexical, w_lexical), (topic, w_topic)):
+        if values is not None and weight > 0:
+            parts.append((np.asarray(values, dtype=np.float64), weight))
+    total = sum(weight for _, weight in parts)
+    if len(parts) == 1 or total <= 0:
+        return parts[0][0]
+    return np.sum([weight * values for values, weight in parts], axis=0) / total
 
 
 def combine(

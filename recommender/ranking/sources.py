@@ -29,6 +29,7 @@ class Source:
     tags: tuple[str, ...] = ()
     norm_title: str = ""
     lexical: sp.csr_matrix | None = None
+    topic: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def indexed_source(
         tags=cols.tags[row],
         norm_title=cols.norm_titles[row],
         lexical=lexical.row(row) if lexical is not None else None,
+        topic=None if lexical is None or lexical.topics is None else lexical.topics.vectors[row],
     )
 
 
@@ -66,6 +68,8 @@ def draft_source(
 ) -> Source:
     """The source for a draft (or an article given in full), embedded by the caller."""
     stamp = article.published_at.timestamp() if article.published_at else float("nan")
+    row = lexical.transform([text]) if lexical is not None else None
+    topics = lexical.topics if lexical is not None else None
     return Source(
         vector=vector,
         row=store.row_of(article.id) if article.id else None,
@@ -75,5 +79,6 @@ def draft_source(
         language=store.language_code(article.language),
         tags=article.tags,
         norm_title=normalize_title(article.title),
-        lexical=lexical.transform([text]) if lexical is not None else None,
+        lexical=row,
+        topic=topics.project(row)[0] if topics is not None and row is not None else None,
     )

@@ -12,7 +12,10 @@ drift threshold), optionally with a background corpus, and kept fixed by the wri
 the idf of a term in one document), so those writes can carry the stored read-more lists over.
 Saved with the index: ``lexical-vocab.json``, ``lexical-idf.npy``, ``lexical-matrix.npz``
 (L2-normalized rows, one per article), and ``lexical-background.json`` (the background's document
-frequencies, so a refit after an upsert counts the same background without its texts).
+frequencies, so a refit after an upsert counts the same background without its texts). The topic
+evidence (``storage/topics.py``: which words keep company across the corpus) is fitted, frozen
+and saved with these statistics; a background corpus given as texts feeds its fit too (a refit
+reads the indexed articles only).
 
 The weighting is scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` (smooth idf, l2 rows,
 sorted vocabulary), computed here from one tokenization per text. Terms appended by
@@ -32,7 +35,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-LEXICAL_VERSION = 1
+from recommender.storage.topics import TopicModel
+
+LEXICAL_VERSION = 2
+"""1: TF-IDF only; 2: with topic vectors (``storage/topics.py``)."""
 VOCAB_FILE = "lexical-vocab.json"
 IDF_FILE = "lexical-idf.npy"
 MATRIX_FILE = "lexical-matrix.npz"
@@ -88,7 +94,8 @@ class TermCounts:
 
 
 class LexicalModel:
-    """Fitted TF-IDF statistics plus the corpus matrix."""
+    """Fitted TF-IDF statistics plus the corpus matrix, and the topic vectors fitted with them
+    (None in an index written before lexical version 2)."""
 
     def __init__(
         self,
@@ -96,18 +103,26 @@ class LexicalModel:
         idf: np.ndarray,
         matrix: sp.csr_matrix,
         background: TermCounts | None = None,
+        topics: TopicModel | None = None,
     ) -> None:
         self.vocabulary = vocabulary
         self.idf = idf
         self.matrix = matrix
         self.background = background or TermCounts()
+        self.topics = topics
         self._terms: list[str] | None = None
 
     @classmethod
     def fit(cls, texts: Sequence[str], background: Iterable[str] | TermCounts = ()) -> LexicalModel:
-        """Fit idf on ``texts`` plus ``background``; the matrix holds ``texts`` only."""
+        """Fit idf on ``texts`` plus ``background``; the matrix holds ``texts`` only (the topic
+        basis is fitted on both when the background comes as texts)."""
         counts = [Counter(tokenize(text)) for text in texts]
-        extra = background if isinstance(background, TermCounts) else TermCounts.of(background)
+        background_texts: list[str] = []
+        if isinstance(background, TermCounts):
+            extra = background
+        else:
+            background_texts = list(background)
+            extra = TermCounts.of(background_texts)
         df: Counter[str] = Counter(extra.df)
         for c in counts:
             df.update(c.keys())
@@ -123,6 +138,8 @@ class LexicalModel:
             extra if extra.documents else None,
         )
         model.matrix = model._rows(counts)
+        extra_rows = model.transform(background_texts) if background_texts else None
+        model.topics = TopicModel.fit(model.matrix, extra_rows)
         return model
 
     def refit(self, keep: np.ndarray, added_texts: Sequence[str]) -> LexicalModel | None:
@@ -171,6 +188,7 @@ class LexicalModel:
         )
         kept_rows.sort_indices()  # terms appended by extend() come after the sorted ones
         model.matrix = sp.vstack([kept_rows, model._rows(counts)], format="csr")
+        model.topics = TopicModel.fit(model.matrix)
         return model
 
     def extend(
@@ -195,6 +213,8 @@ class LexicalModel:
         background = self.background if self.background.documents else None
         model = LexicalModel(vocabulary, idf, sp.csr_matrix((0, len(vocabulary))), background)
         model.matrix = sp.vstack([kept_rows, model._rows(counts)], format="csr")
+        if self.topics is not None:
+            model.topics = self.topics.extend(keep, model.matrix[kept.shape[0] :])
         return model
 
     def terms(self) -> list[str]:
@@ -262,6 +282,8 @@ class LexicalModel:
         (folder / VOCAB_FILE).write_text(json.dumps(self.vocabulary, ensure_ascii=False))
         np.save(folder / IDF_FILE, self.idf, allow_pickle=False)
         sp.save_npz(folder / MATRIX_FILE, self.matrix.tocsr(), compressed=False)
+        if self.topics is not None:
+            self.topics.save(folder)
         if self.background.documents:
             (folder / BACKGROUND_FILE).write_text(
                 json.dumps(
@@ -281,7 +303,10 @@ class LexicalModel:
         if (folder / BACKGROUND_FILE).exists():
             data = json.loads((folder / BACKGROUND_FILE).read_text())
             background = TermCounts(int(data["documents"]), dict(data["df"]))
-        return cls(vocabulary, idf, matrix, background)
+        topics = TopicModel.load(folder) if TopicModel.present(folder) else None
+        if topics is not None and topics.vectors.shape[0] != matrix.shape[0]:
+            raise ValueError("topic vectors do not match the lexical rows")
+        return cls(vocabulary, idf, matrix, background, topics)
 
     @staticmethod
     def present(folder: Path) -> bool:
