@@ -98,7 +98,8 @@ class TopicModel:
     @classmethod
     def load(cls, folder: Path) -> TopicModel:
         basis = np.load(folder / BASIS_FILE, allow_pickle=False)
-        vectors = np.load(folder / VECTORS_FILE, allow_pickle=False)
+        # mapped, not read: a large archive's vectors stay on disk until candidates are scored
+        vectors = np.load(folder / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
         if basis.ndim != 2 or vectors.ndim != 2 or basis.shape[1] != vectors.shape[1]:
             raise ValueError("topic basis and vectors do not match")
         return cls(basis, vectors)
