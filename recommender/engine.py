@@ -34,7 +34,7 @@ from recommender.storage import versions as persistence
 from recommender.storage.index import AUTO, DEFAULT_EXACT_MAX, INDEX_FILE, VectorIndex, index_class
 from recommender.storage.lexical import LexicalModel
 from recommender.storage.manifest import IndexInfo, Manifest
-from recommender.storage.store import STORE_FILE, Store
+from recommender.storage.store import STORE_FILE, Columns, Store
 from recommender.text import article_text, lexical_text
 
 if TYPE_CHECKING:
@@ -221,25 +221,27 @@ class Engine:
         for attempt in range(3):
             folder = persistence.resolve_version(index_path)
             try:
-                engine = cls._open_folder(index_path, folder, verify, index_params)
+                engine = cls.open_version(index_path, folder, verify, index_params)
             except IndexFormatError:
                 # A writer may have switched twice while we read, collecting the version we
                 # resolved: read the current one instead (a damaged one still fails).
                 if folder.exists() or attempt == 2:
                     raise
                 continue
-            engine._configure(config, settings, encoder)
+            engine.configure(config, settings, encoder)
             return engine
         raise AssertionError("unreachable")
 
     @classmethod
-    def _open_folder(
+    def open_version(
         cls,
         index_path: Path,
         folder: Path,
-        verify: bool,
-        index_params: Mapping[str, Any] | None,
+        verify: bool = False,
+        index_params: Mapping[str, Any] | None = None,
+        columns: Columns | None = None,
     ) -> Engine:
+        """One version folder, with its stored settings (``columns``: its store's, if read)."""
         manifest = persistence.read_manifest(folder, verify=verify)
         params = {**manifest.index.params, **(index_params or {})}
         try:
@@ -248,7 +250,7 @@ class Engine:
             raise IndexFormatError(f"{folder}: {exc}") from None
         try:
             index = kind.load(folder, manifest.dimension, params)
-            store = Store(folder / STORE_FILE)
+            store = Store(folder / STORE_FILE, columns)
             lexical = LexicalModel.load(folder) if LexicalModel.present(folder) else None
         except Exception as exc:  # faiss and sqlite raise their own types for damaged files
             raise IndexFormatError(f"{folder} is damaged: {exc}") from None
@@ -270,7 +272,7 @@ class Engine:
             lexical=lexical,
         )
 
-    def _configure(
+    def configure(
         self, config: Config | None, settings: Mapping[str, Any], encoder: Encoder | None
     ) -> None:
         """Overrides at load: ``config``'s ``[ranking]`` and ``[rules]``, then ``settings``."""
@@ -323,12 +325,10 @@ class Engine:
 
     def vectors(self, article_ids: Sequence[str]) -> np.ndarray:
         """The stored (normalized) embeddings of indexed articles, one row per id."""
-        rows = []
-        for article_id in article_ids:
-            row = self.store.row_of(article_id)
+        rows = [self.store.row_of(i) for i in article_ids]
+        for article_id, row in zip(article_ids, rows, strict=True):
             if row is None:
                 raise UnknownArticleError(article_id)
-            rows.append(row)
         return self.index.vectors(np.array(rows, dtype=np.int64))
 
     def nearest(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
@@ -366,10 +366,8 @@ class Engine:
         """:meth:`related` ranked now (``exclude``, ``now``, ranking options as there)."""
         exclude, now = options.pop("exclude", ()), options.pop("now", None)
         settings = self.settings.replace(**options)
-        ranked = self.ranker.rank(
-            self.ranker.indexed_source(article_id), k, settings, exclude, now=now
-        )
-        return self._finish(ranked)
+        source = self.ranker.indexed_source(article_id)
+        return self._finish(self.ranker.rank(source, k, settings, exclude, now=now))
 
     def query(
         self,

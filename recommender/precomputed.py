@@ -303,46 +303,83 @@ def _compute(engine: Engine, rows: Iterable[int], k: int) -> dict[int, _Entry]:
         faiss.omp_set_num_threads(threads)
 
 
-def _save(folder: Path, n: int, entries: Mapping[int, _Entry], k: int, key: str) -> None:
-    rows: list[tuple[int, int, int, int]] = []
-    floors: list[float] = []
-    parts: list[bytes] = []  # one write: 10k small ones cost 0.1-0.2 s here
-    offset = 0
-    for row in range(n):
-        entry = entries[row]
-        floors.append(entry.floor)
-        if not entry.ranked:
-            rows.append((-1, -1, -1, PENDING if entry.flags == PENDING else -1))
-            continue
-        parts += (entry.ranked, entry.http)
-        rows.append((offset, len(entry.ranked), len(entry.http), entry.flags))
-        offset += len(entry.ranked) + len(entry.http)
-    (folder / LISTS_FILE).write_bytes(b"".join(parts))
-    index = np.array(rows, dtype=np.int64).reshape(n, 4)
-    np.save(folder / LISTS_INDEX, index, allow_pickle=False)
-    np.save(folder / LISTS_FLOOR, np.array(floors, dtype=np.float32), allow_pickle=False)
-    meta = {"format": LISTS_FORMAT, "k": k, "key": key, "articles": n}
-    (folder / LISTS_META).write_text(json.dumps(meta) + "\n", encoding="utf-8")
+@dataclass(frozen=True)
+class _Carried:
+    """Lists of the previous version copied as they are: new row ``new[i]`` gets the list of
+    previous row ``old[i]`` (they name articles by id, so moved rows do not matter)."""
+
+    new: np.ndarray
+    old: np.ndarray
+    previous: PrecomputedLists
 
 
-def _reuse(previous: PrecomputedLists, pairs: Iterable[tuple[int, int]]) -> dict[int, _Entry]:
-    """Previous lists as they are, by (new row, previous row): they name articles by id, so
-    moved rows do not matter. The index is read once (not row by row from the memory map)."""
-    old_index = np.asarray(previous.index).tolist()
-    old_floor = np.asarray(previous.floor).tolist()
-    blob = previous.blob
-    entries = {}
-    for new_row, old_row in pairs:
-        start, length, http, flags = old_index[old_row]
-        if length < 0:
-            pending = PENDING if flags == PENDING else 0
-            entries[new_row] = _Entry(b"", b"", old_floor[old_row], pending)
+def _layout(
+    n: int, entries: Mapping[int, _Entry], carried: _Carried | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lists index, floors, bytes per row, previous offset of carried rows' bytes or -1)."""
+    index = np.full((n, 4), -1, dtype=np.int64)
+    floors = np.full(n, -np.inf, dtype=np.float32)
+    size = np.zeros(n, dtype=np.int64)
+    source = np.full(n, -1, dtype=np.int64)
+    if carried is not None:  # read from the memory map once, not row by row
+        old = np.asarray(carried.previous.index)[carried.old]
+        floors[carried.new] = np.asarray(carried.previous.floor)[carried.old]
+        ranked = old[:, 1] >= 0
+        index[carried.new[ranked]] = old[ranked]
+        size[carried.new[ranked]] = old[ranked, 1] + old[ranked, 2]
+        source[carried.new[ranked]] = old[ranked, 0]
+        index[carried.new[~ranked], 3] = np.where(old[~ranked, 3] == PENDING, PENDING, -1)
+    for row, entry in entries.items():
+        floors[row] = entry.floor
+        if entry.ranked:
+            index[row] = (0, len(entry.ranked), len(entry.http), entry.flags)
+            size[row] = len(entry.ranked) + len(entry.http)
         else:
-            end = start + length
-            entries[new_row] = _Entry(
-                bytes(blob[start:end]), bytes(blob[end : end + http]), old_floor[old_row], flags
-            )
-    return entries
+            index[row] = (-1, -1, -1, PENDING if entry.flags == PENDING else -1)
+    offsets = np.cumsum(size) - size
+    ranked_rows = index[:, 1] >= 0
+    index[ranked_rows, 0] = offsets[ranked_rows]
+    return index, floors, size, source
+
+
+def _parts(
+    entries: Mapping[int, _Entry], carried: _Carried | None, size: np.ndarray, source: np.ndarray
+) -> list[Any]:
+    """The bytes of lists.bin in row order: each run of carried lists that lie back to back in
+    the previous lists.bin is one slice of it, not one copy per list."""
+    rows = np.flatnonzero(size > 0)
+    if not len(rows):
+        return []
+    src, length = source[rows], size[rows]
+    joined = (src[1:] >= 0) & (src[:-1] >= 0) & (src[1:] == src[:-1] + length[:-1])
+    starts = np.flatnonzero(np.concatenate(([True], ~joined)))
+    ends = np.append(starts[1:], len(rows))
+    parts: list[Any] = []
+    for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
+        if src[first] >= 0 and carried is not None:
+            begin = int(src[first])
+            parts.append(carried.previous.blob[begin : begin + int(length[first:last].sum())])
+        else:
+            entry = entries[int(rows[first])]
+            parts += (entry.ranked, entry.http)
+    return parts
+
+
+def _save(
+    folder: Path, n: int, entries: Mapping[int, _Entry], key: str, carried: _Carried | None = None
+) -> np.ndarray:
+    """Write the lists of ``n`` rows: ``entries`` ranked now (or live), the rest ``carried``;
+    the lists index written."""
+    covered = len(entries) + (0 if carried is None else len(carried.new))
+    assert covered == n, f"{covered} lists for {n} rows"
+    index, floors, size, source = _layout(n, entries, carried)
+    with open(folder / LISTS_FILE, "wb") as out:  # a few large writes, not 10k small ones
+        out.writelines(_parts(entries, carried, size, source))
+    np.save(folder / LISTS_INDEX, index, allow_pickle=False)
+    np.save(folder / LISTS_FLOOR, floors, allow_pickle=False)
+    meta = {"format": LISTS_FORMAT, "k": DEFAULT_LIST_K, "key": key, "articles": n}
+    (folder / LISTS_META).write_text(json.dumps(meta) + "\n", encoding="utf-8")
+    return index
 
 
 def _pending(engine: Engine, rows: Iterable[int]) -> dict[int, _Entry]:
@@ -371,7 +408,7 @@ def write_lists(
         # and re-ranking every article (87 s at 10k here) must not hold up a publish. This
         # version is served by live ranking; the next build or reindex ranks the lists again.
         return ListsReport("dropped", 0, 0, n, time.perf_counter() - started, reason)
-    mode, reused = "full", 0
+    mode, reused, carried = "full", 0, None
     if change is None:
         entries = _compute(engine, range(n), k)
     else:
@@ -379,13 +416,14 @@ def write_lists(
         assert previous is not None  # checked by incremental_blocker
         again = affected_rows(engine, change)
         entries = _pending(engine, again) if defer else _compute(engine, sorted(again), k)
-        kept = enumerate(change.keep.tolist())
-        entries.update(_reuse(previous, ((new, old) for new, old in kept if new not in entries)))
+        ranked_now = np.fromiter(entries, dtype=np.int64, count=len(entries))
+        new_rows = np.setdiff1d(np.arange(len(change.keep), dtype=np.int64), ranked_now)
+        carried = _Carried(new_rows, np.asarray(change.keep, dtype=np.int64)[new_rows], previous)
         mode = "deferred" if defer else "refresh" if change.same_content else "incremental"
         reused = n - len(again)
-    _save(folder, n, entries, k, key)
-    live = sum(1 for e in entries.values() if not e.ranked)
-    pending = sum(1 for e in entries.values() if e.flags == PENDING and not e.ranked)
+    index = _save(folder, n, entries, key, carried)
+    live = int(np.count_nonzero(index[:, 1] < 0))
+    pending = int(np.count_nonzero((index[:, 1] < 0) & (index[:, 3] == PENDING)))
     computed = 0 if mode == "deferred" else n - reused
     seconds = time.perf_counter() - started
     return ListsReport(mode, computed, reused, live, seconds, reason, pending)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recommender.indexing.reports import Counts, UpdateReport
+from recommender.indexing.version import HandOver
 from recommender.indexing.writers import _Added, _commit, _current, _unchanged_report
 from recommender.listreach import pending_rows
 from recommender.storage import versions as persistence
@@ -32,10 +33,15 @@ def pending_count(engine: Engine) -> int:
 
 
 def refresh_lists(
-    index_path: Path, *, lock_wait: float = 0.0, loaded: Engine | None = None
+    index_path: Path,
+    *,
+    lock_wait: float = 0.0,
+    loaded: Engine | None = None,
+    hand_over: HandOver | None = None,
 ) -> UpdateReport:
     """Write the current content again with its pending lists ranked (see the module notes);
-    ``version_path`` is None when nothing was pending. ``loaded``: as for upsert."""
+    ``version_path`` is None when nothing was pending. ``loaded``, ``hand_over``: as for
+    upsert."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     with (
@@ -54,4 +60,5 @@ def refresh_lists(
             added=_Added(articles=[], texts=[], hashes=[], vectors=empty),
             counts=counts,
             clock=(started, timings),
+            defer=(False, hand_over),
         )

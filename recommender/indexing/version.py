@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,8 +22,15 @@ from recommender.storage import versions as persistence
 from recommender.storage.index import VectorIndex
 from recommender.storage.lexical import LEXICAL_VERSION, LexicalModel
 from recommender.storage.manifest import Manifest
-from recommender.storage.store import STORE_FILE, Store
+from recommender.storage.store import STORE_FILE, Columns, Store
 from recommender.text import TEXT_RECIPE_VERSION
+
+if TYPE_CHECKING:
+    from recommender.engine import Engine
+
+HandOver = Callable[["Engine"], None]
+"""Called with the version a write wrote, opened as :meth:`Engine.load` opens it (a server
+serves it without loading it again)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class VersionContent:
     exact_max: int
     change: Change | None = None  # how it follows from the current version
     defer_lists: bool = False  # store the lists the change can reach as pending (publish API)
+    hand_over: HandOver | None = None  # gets the written version, opened (see write_version)
 
 
 def write_version(
@@ -46,7 +54,8 @@ def write_version(
     """Write ``content`` as the next version of ``index_path`` and switch to it.
 
     The one way every writer writes (call it holding the writer lock): (its folder, its
-    manifest).
+    manifest). ``content.hand_over`` gets the new version opened as a load opens it, with the
+    store's columns of the lists step (the same file, now in the version folder) not read again.
     """
     description = {
         **content.index.describe(),
@@ -57,12 +66,14 @@ def write_version(
     lexical_version = LEXICAL_VERSION if content.lexical.topics is not None else 1
     content = replace(content, fields={**content.fields, "lexical_version": lexical_version})
 
+    columns: list[Columns] = []  # the store's, as the lists step read them
+
     def fill(folder: Path) -> dict[str, Any]:
         content.index.save(folder)
         content.write_store(folder)
         content.lexical.save(folder)
         with timer(timings, "lists_s"):
-            lists = _write_lists(folder, index_path, content, description)
+            lists = _write_lists(folder, index_path, content, description, columns)
         return {
             **content.fields,
             "lists": lists.to_dict(),
@@ -73,13 +84,25 @@ def write_version(
 
     with timer(timings, "write_s"):
         version_path = persistence.write_index_version(index_path, fill)
+    if content.hand_over is not None:
+        from recommender.engine import Engine  # the read side, as in _write_lists
+
+        with timer(timings, "open_s"):  # checksums: computed from the bytes just written
+            given = columns[0] if columns else None
+            opened = Engine.open_version(index_path, version_path, columns=given)
+        content.hand_over(opened)
     return version_path, persistence.read_manifest(version_path, verify=False)
 
 
 def _write_lists(
-    folder: Path, index_path: Path, content: VersionContent, description: Mapping[str, Any]
+    folder: Path,
+    index_path: Path,
+    content: VersionContent,
+    description: Mapping[str, Any],
+    columns: list[Columns],
 ) -> precomputed.ListsReport:
-    """Rank the read-more lists of the version being written (or those a change can reach)."""
+    """Rank the read-more lists of the version being written (or those a change can reach);
+    the store's columns it read are appended to ``columns``."""
     if not content.fields.get("precompute", True):
         return precomputed.ListsReport("off", 0, 0, content.index.count, 0.0)
     from recommender.engine import Engine  # the read side ranks; imported here as in writers
@@ -108,6 +131,7 @@ def _write_lists(
         rules=EditorialRules.from_dict(fields.get("rules", {}), where="manifest rules"),
         lexical=content.lexical,
     )
+    columns.append(engine.store.columns)
     try:
         return precomputed.write_lists(folder, engine, content.change, defer=content.defer_lists)
     finally:

@@ -32,6 +32,7 @@ from recommender.indexing import statistics
 from recommender.indexing.plan import plan_upsert
 from recommender.indexing.reports import BuildReport, Counts, UpdateReport
 from recommender.indexing.version import (
+    HandOver,
     VersionContent,
     check_model,
     check_recipe,
@@ -142,10 +143,12 @@ def upsert(
     lock_wait: float = 0.0,
     loaded: Engine | None = None,
     defer_lists: bool = False,
+    hand_over: HandOver | None = None,
 ) -> UpdateReport:
     """Add new articles and replace changed ones (see :meth:`Engine.upsert`). ``defer_lists``:
     the read-more lists the write can change are left pending (answered live) for a refresh
-    (``indexing/refresh.py``) instead of ranked now."""
+    (``indexing/refresh.py``) instead of ranked now. ``hand_over``: gets the version written,
+    opened (see :func:`write_version`; not called when nothing was written)."""
     started = time.perf_counter()
     if not articles:
         raise InputError("no articles to upsert (empty input)")
@@ -164,7 +167,7 @@ def upsert(
         plan = plan_upsert(
             articles,
             hashes,
-            store.text_hashes(),
+            store.text_hashes([a.id for a in articles]),
             lambda ids: store.articles([int(store.row_of(i) or 0) for i in ids]),
         )
         counts = Counts(
@@ -207,7 +210,7 @@ def upsert(
             ),
             counts=counts,
             clock=(started, timings),
-            defer_lists=defer_lists,
+            defer=(defer_lists, hand_over),
         )
 
 
@@ -219,8 +222,10 @@ def remove(
     lock_wait: float = 0.0,
     loaded: Engine | None = None,
     defer_lists: bool = False,
+    hand_over: HandOver | None = None,
 ) -> UpdateReport:
-    """Remove articles by id (see :meth:`Engine.remove`; ``defer_lists``: as for upsert)."""
+    """Remove articles by id (see :meth:`Engine.remove`; ``defer_lists``, ``hand_over``: as
+    for upsert)."""
     started = time.perf_counter()
     ids = list(dict.fromkeys(article_ids))
     if not ids:
@@ -251,7 +256,7 @@ def remove(
             added=_Added(articles=[], texts=[], hashes=[], vectors=empty),
             counts=counts,
             clock=(started, timings),
-            defer_lists=defer_lists,
+            defer=(defer_lists, hand_over),
         )
 
 
@@ -351,10 +356,11 @@ def _commit(
     added: _Added,
     counts: Counts,
     clock: tuple[float, dict[str, float]],
-    defer_lists: bool = False,
+    defer: tuple[bool, HandOver | None] = (False, None),
 ) -> UpdateReport:
     """The next version: ``current`` without ``drop_rows``, plus ``added`` at the end (nothing
-    dropped or added: the same content again, where only pending lists are ranked)."""
+    dropped or added: the same content again, where only pending lists are ranked).
+    ``defer``: (``defer_lists``, ``hand_over``) of upsert."""
     started, timings = clock
     old_count = len(current.store)
     keep = np.setdiff1d(np.arange(old_count, dtype=np.int64), np.asarray(drop_rows, dtype=np.int64))
@@ -392,7 +398,8 @@ def _commit(
         requested=requested,
         exact_max=exact_max,
         change=Change(current, keep, drop_rows, fitted.refit, not drop_rows and not added.articles),
-        defer_lists=defer_lists,
+        defer_lists=defer[0],
+        hand_over=defer[1],
     )
     version_path, manifest = write_version(index_path, content, timings)
     return UpdateReport(

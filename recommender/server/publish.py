@@ -54,6 +54,7 @@ from recommender.indexing import refresh_lists, remove, upsert
 from recommender.server.httputil import ERRORS, public_text
 
 if TYPE_CHECKING:
+    from recommender.engine import Engine
     from recommender.server.reload import EngineHolder
 
 log = logging.getLogger("recommender.server")
@@ -138,6 +139,7 @@ class Publisher:
 
     def upsert(self, articles: list[Article], k: int) -> dict[str, Any]:
         started = time.perf_counter()
+        handed: list[Engine] = []  # the version written, opened by the write (not loaded again)
         with self._write_lock:
             report = upsert(
                 articles,
@@ -146,10 +148,11 @@ class Publisher:
                 lock_wait=LOCK_WAIT,
                 loaded=self.holder.get().engine,
                 defer_lists=True,
+                hand_over=handed.append,
             )
             adopting = time.perf_counter()
             written = report.version_path is not None
-            engine = (self.holder.adopt() if written else self.holder.get()).engine
+            engine = (self.holder.adopt(*handed) if written else self.holder.get()).engine
         if written:
             self.refresh_soon()
         timings = {**report.timings, "serve_s": round(time.perf_counter() - adopting, 4)}
@@ -172,6 +175,7 @@ class Publisher:
         return answer
 
     def remove(self, article_id: str) -> dict[str, Any]:
+        handed: list[Engine] = []
         with self._write_lock:
             remove(
                 [article_id],
@@ -179,8 +183,9 @@ class Publisher:
                 lock_wait=LOCK_WAIT,
                 loaded=self.holder.get().engine,
                 defer_lists=True,
+                hand_over=handed.append,
             )
-            engine = self.holder.adopt().engine
+            engine = self.holder.adopt(*handed).engine
         self.refresh_soon()
         return {
             "id": article_id,
@@ -214,12 +219,16 @@ class Publisher:
         """Rank the served version's pending lists and serve the result; errors are logged
         and counted, never raised (the pending lists stay answered live)."""
         try:
+            handed: list[Engine] = []
             with self._write_lock:
                 report = refresh_lists(
-                    self.holder.path, lock_wait=LOCK_WAIT, loaded=self.holder.get().engine
+                    self.holder.path,
+                    lock_wait=LOCK_WAIT,
+                    loaded=self.holder.get().engine,
+                    hand_over=handed.append,
                 )
                 if report.version_path is not None:
-                    self.holder.adopt()
+                    self.holder.adopt(*handed)
         except Exception:
             self.holder.lists_refresh_failures += 1
             log.exception("index %s: ranking the pending read-more lists failed", self.holder.path)

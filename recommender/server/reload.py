@@ -137,10 +137,17 @@ class EngineHolder:
             self._loading = True
         threading.Thread(target=self._reload, name="recommender-reload", daemon=True).start()
 
-    def adopt(self) -> Served:
+    def adopt(self, written: Engine | None = None) -> Served:
         """Serve the version the link points to now (after a write by this process: its
-        checksums were computed from the very bytes it wrote and fsynced, not read again)."""
-        served = self._load(verify=False)
+        checksums were computed from the very bytes it wrote and fsynced, not read again).
+        ``written``: that version as the write handed it over (``hand_over``), opened as a
+        load opens it: configured here as a load is, instead of loaded again."""
+        if written is None:
+            served = self._load(verify=False)
+        else:
+            model = written.manifest.model_name
+            written.configure(self._config, self._ranking, self._encoder_for(model))
+            served = Served(written, fingerprint(written))
         with self._lock:
             if served.engine.manifest.generation >= self._served.engine.manifest.generation:
                 self._served = served  # one reference assignment: atomic for readers

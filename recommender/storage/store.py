@@ -226,13 +226,17 @@ def _row_to_article(row: sqlite3.Row) -> Article:
 class Store:
     """Read-only view of one index version's metadata."""
 
-    def __init__(self, path: Path) -> None:
+    LOOKUP_MAX = 500  # ids looked up by one query (SQLite limits a query's parameters)
+
+    def __init__(self, path: Path, columns: Columns | None = None) -> None:
+        """Open the store at ``path``; ``columns``: those of a store with the very same rows
+        (the same file, opened before it moved into its version folder), not read again."""
         self.path = Path(path)
         # immutable=1: a version's store never changes once written, so no locking is needed.
         uri = f"file:{self.path.resolve()}?mode=ro&immutable=1"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
-        self.columns = self._load_columns()
+        self.columns = self._load_columns() if columns is None else columns
         self._row_of = {aid: i for i, aid in enumerate(self.columns.ids)}
         self._category_codes = {c: i for i, c in enumerate(self.columns.category_names)}
         self._language_codes = {c: i for i, c in enumerate(self.columns.language_names)}
@@ -251,7 +255,8 @@ class Store:
         lang_codes = np.full(len(rows), -1, dtype=np.int32)
         stamps = np.full(len(rows), np.nan, dtype=np.float64)
         tag_lists: dict[str, list[int]] = {}
-        tags = []
+        # every row's tag list (a JSON array) in one parse, not one json.loads per row
+        tags = [tuple(t) for t in json.loads("[" + ",".join(r["tags"] for r in rows) + "]")]
         for i, row in enumerate(rows):
             if row["category"] is not None:
                 cats[i] = names.setdefault(row["category"].casefold(), len(names))
@@ -259,9 +264,7 @@ class Store:
                 lang_codes[i] = langs.setdefault(row["language"].casefold(), len(langs))
             if row["published_at"]:
                 stamps[i] = dt.datetime.fromisoformat(row["published_at"]).timestamp()
-            article_tags = tuple(json.loads(row["tags"]))
-            tags.append(article_tags)
-            for tag in {t.casefold() for t in article_tags}:
+            for tag in {t.casefold() for t in tags[i]}:
                 tag_lists.setdefault(tag, []).append(i)
         return Columns(
             ids=np.array([r["id"] for r in rows], dtype=object),
@@ -315,8 +318,13 @@ class Store:
         }
         return [found[int(r)] for r in rows]
 
-    def text_hashes(self) -> dict[str, str]:
-        return dict(self._db.execute("SELECT id, text_hash FROM articles").fetchall())
+    def text_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Text hash by id: of every row, or of those of ``ids`` that are indexed."""
+        if ids is None or len(ids) > self.LOOKUP_MAX:
+            return dict(self._db.execute("SELECT id, text_hash FROM articles").fetchall())
+        marks = ",".join("?" * len(ids))
+        query = f"SELECT id, text_hash FROM articles WHERE id IN ({marks})"
+        return dict(self._db.execute(query, list(ids)).fetchall())
 
     def titles_and_bodies(self) -> list[tuple[str, str]]:
         """(title, body) of every row, in row order: what the text recipe reads."""

@@ -1,0 +1,179 @@
+"""The hand-over: a write gives the version it wrote, opened, to its caller (the server serves
+it without loading it again). It must be exactly what a load of that version gives; and the
+lists a write carries over (copied as byte ranges) stay byte-identical to a full ranking."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from recommender import precomputed
+from recommender.engine import Engine
+from recommender.indexing import refresh_lists, remove, upsert
+from recommender.server import ServeSettings, create_app
+from recommender.storage import versions as persistence
+from recommender.storage.store import STORE_FILE, Store
+
+from .conftest import FakeEncoder, make_article
+from .test_precomputed import TOPICS, corpus
+
+N = 120
+LARGER = 600  # enough articles that most lists are carried over
+LIST_FILES = (precomputed.LISTS_FILE, precomputed.LISTS_INDEX, precomputed.LISTS_FLOOR)
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Path:
+    path = tmp_path / "indexes" / "news"
+    Engine.build(corpus(N), path, encoder=FakeEncoder())
+    return path
+
+
+def story(i: int) -> object:
+    words = " ".join(TOPICS[i % 6][i : i + 12])
+    return make_article(f"new-{i}", f"New story {i}", words, published_at=f"2025-04-0{i}")
+
+
+def assert_same_engine(handed: Engine, loaded: Engine) -> None:
+    """Everything a served engine answers from is what a load gives."""
+    assert handed.folder == loaded.folder
+    assert handed.manifest == loaded.manifest
+    assert handed.settings == loaded.settings and handed.rules == loaded.rules
+    assert handed.store.path == loaded.store.path
+    ours, theirs = handed.store.columns, loaded.store.columns
+    for field in dataclasses.fields(ours):
+        a, b = getattr(ours, field.name), getattr(theirs, field.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=field.name)
+        elif isinstance(a, dict) and a and isinstance(next(iter(a.values())), np.ndarray):
+            assert a.keys() == b.keys(), field.name
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{field.name}[{key}]")
+        else:
+            assert a == b, field.name
+    ids = [str(i) for i in loaded.store.columns.ids]
+    np.testing.assert_array_equal(handed.vectors(ids), loaded.vectors(ids))
+    assert handed.lexical is not None and loaded.lexical is not None
+    assert (handed.lexical.matrix != loaded.lexical.matrix).nnz == 0
+    assert handed.lexical.vocabulary == loaded.lexical.vocabulary
+    assert handed.lexical.topics is not None and loaded.lexical.topics is not None
+    np.testing.assert_array_equal(handed.lexical.topics.vectors, loaded.lexical.topics.vectors)
+    assert handed.precomputed is not None and loaded.precomputed is not None
+    np.testing.assert_array_equal(handed.precomputed.index, loaded.precomputed.index)
+    assert bytes(handed.precomputed.blob) == bytes(loaded.precomputed.blob)
+    now = 1.75e9  # undated sources are ranked against the clock: one clock for both
+    dated = ~np.isnan(theirs.timestamps)
+    for row, aid in enumerate(ids):  # stored (or pending) and live answers alike
+        if dated[row]:
+            assert handed.related(aid) == loaded.related(aid), aid
+        assert handed.related(aid, 3, now=now) == loaded.related(aid, 3, now=now), aid
+
+
+@pytest.mark.parametrize("defer", [True, False])
+def test_the_handed_over_version_is_what_a_load_gives(index: Path, defer: bool) -> None:
+    handed: list[Engine] = []
+    edited = dataclasses.replace(corpus(N)[11], body=" ".join(TOPICS[2][:12]))
+    report = upsert(
+        [story(1), edited], index, encoder=FakeEncoder(), defer_lists=defer, hand_over=handed.append
+    )
+    assert len(handed) == 1 and report.version_path == handed[0].folder
+    assert handed[0].folder == persistence.resolve_version(index)
+    with Engine.load(index) as loaded:
+        assert_same_engine(handed[0], loaded)
+    handed[0].close()
+
+
+def test_remove_and_refresh_hand_over_too(index: Path) -> None:
+    handed: list[Engine] = []
+    upsert([story(2)], index, encoder=FakeEncoder(), defer_lists=True)
+    remove(["a00005"], index, defer_lists=True, hand_over=handed.append)
+    with Engine.load(index) as loaded:
+        assert_same_engine(handed.pop(), loaded)
+    report = refresh_lists(index, hand_over=handed.append)
+    assert report.version_path is not None
+    with Engine.load(index) as loaded:
+        assert loaded.manifest.lists["pending"] == 0
+        assert_same_engine(handed.pop(), loaded)
+
+
+def test_nothing_written_nothing_handed_over(index: Path) -> None:
+    handed: list[Engine] = []
+    first = corpus(N)[3]
+    report = upsert([first], index, encoder=FakeEncoder(), hand_over=handed.append)
+    assert report.version_path is None and handed == []
+    assert refresh_lists(index, hand_over=handed.append).version_path is None and handed == []
+
+
+def test_carried_lists_are_byte_identical_to_a_full_ranking(tmp_path: Path) -> None:
+    """Deferred writes, a removal, the refresh: the lists files (carried over as byte ranges)
+    equal those of every list ranked again on that version."""
+    index = tmp_path / "indexes" / "larger"
+    Engine.build(corpus(LARGER), index, encoder=FakeEncoder())
+    upsert([story(1)], index, encoder=FakeEncoder(), defer_lists=True)
+    remove(["a00009", "a00040"], index, defer_lists=True)
+    upsert([story(3)], index, encoder=FakeEncoder(), defer_lists=True)
+    refresh_lists(index)
+    again = tmp_path / "again"
+    again.mkdir()
+    with Engine.load(index, encoder=FakeEncoder()) as engine:
+        assert engine.manifest.lists["mode"] == "refresh"
+        assert engine.manifest.lists["reused"] > LARGER // 3, engine.manifest.lists
+        report = precomputed.write_lists(again, engine)
+    assert report.mode == "full"
+    ours = persistence.resolve_version(index)
+    for name in LIST_FILES:
+        assert (ours / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_the_server_serves_the_handed_over_version(index: Path, monkeypatch) -> None:
+    monkeypatch.setenv("RECOMMENDER_WRITE_TOKEN", "t0ken")
+    app = create_app(index, encoder=FakeEncoder(), settings=ServeSettings(reload_interval=3600))
+    holder = app.state.holder
+    loads: list[Path] = []
+    original = Engine.load
+
+    def counting_load(path: Path, **kw: object) -> Engine:
+        loads.append(Path(path))
+        return original(path, **kw)
+
+    monkeypatch.setattr(Engine, "load", counting_load)
+    with TestClient(app) as client:
+        body = {"title": "New story 4", "body": " ".join(TOPICS[1][:12])}
+        headers = {"Authorization": "Bearer t0ken"}
+        answer = client.put("/articles/new-4", json=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        app.state.publisher.wait_idle(60)
+        served = holder.get().engine
+        assert served.folder == persistence.resolve_version(index)
+        assert loads == []  # the write and the refresh handed their versions over
+        with original(index, encoder=FakeEncoder()) as loaded:
+            assert_same_engine(served, loaded)
+            assert client.get("/related/new-4").json()["results"] == [
+                r.to_dict() for r in loaded.related("new-4")
+            ]
+
+
+def test_store_reads_tags_and_text_hashes_as_stored(tmp_path: Path) -> None:
+    """Tag lists are parsed in one go: tags with JSON's special characters come back as they
+    were written; text hashes are looked up by id."""
+    tags = [("a,b", 'say "hi"'), (), ("[x]", "ünïcode", "back\\slash"), ("tag",)]
+    articles = [
+        make_article(f"t{i}", f"Title {i}", "words here", tags=t) for i, t in enumerate(tags)
+    ]
+    path = tmp_path / "indexes" / "tags"
+    Engine.build(articles, path, encoder=FakeEncoder())
+    store = Store(persistence.resolve_version(path) / STORE_FILE)
+    assert store.columns.tags == tuple(tags)
+    everything = store.text_hashes()
+    assert store.text_hashes(["t2", "missing", "t0"]) == {k: everything[k] for k in ("t2", "t0")}
+    db = sqlite3.connect(str(store.path))
+    stored = [json.loads(t) for (t,) in db.execute("SELECT tags FROM articles ORDER BY row")]
+    db.close()
+    assert [tuple(t) for t in stored] == list(tags)
+    store.close()
