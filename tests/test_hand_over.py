@@ -18,7 +18,7 @@ from recommender.engine import Engine
 from recommender.indexing import refresh_lists, remove, upsert
 from recommender.server import ServeSettings, create_app
 from recommender.storage import versions as persistence
-from recommender.storage.store import STORE_FILE, Store
+from recommender.storage.store import STORE_FILE, Columns, Store
 
 from .conftest import FakeEncoder, make_article
 from .test_precomputed import TOPICS, corpus
@@ -40,6 +40,20 @@ def story(i: int) -> object:
     return make_article(f"new-{i}", f"New story {i}", words, published_at=f"2025-04-0{i}")
 
 
+def assert_same_columns(ours: Columns, theirs: Columns) -> None:
+    for field in dataclasses.fields(ours):
+        a, b = getattr(ours, field.name), getattr(theirs, field.name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype, field.name
+            np.testing.assert_array_equal(a, b, err_msg=field.name)
+        elif isinstance(a, dict) and a and isinstance(next(iter(a.values())), np.ndarray):
+            assert list(a) == list(b), field.name
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{field.name}[{key}]")
+        else:
+            assert a == b, field.name
+
+
 def assert_same_engine(handed: Engine, loaded: Engine) -> None:
     """Everything a served engine answers from is what a load gives."""
     assert handed.folder == loaded.folder
@@ -47,16 +61,7 @@ def assert_same_engine(handed: Engine, loaded: Engine) -> None:
     assert handed.settings == loaded.settings and handed.rules == loaded.rules
     assert handed.store.path == loaded.store.path
     ours, theirs = handed.store.columns, loaded.store.columns
-    for field in dataclasses.fields(ours):
-        a, b = getattr(ours, field.name), getattr(theirs, field.name)
-        if isinstance(a, np.ndarray):
-            np.testing.assert_array_equal(a, b, err_msg=field.name)
-        elif isinstance(a, dict) and a and isinstance(next(iter(a.values())), np.ndarray):
-            assert a.keys() == b.keys(), field.name
-            for key in a:
-                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{field.name}[{key}]")
-        else:
-            assert a == b, field.name
+    assert_same_columns(ours, theirs)
     ids = [str(i) for i in loaded.store.columns.ids]
     np.testing.assert_array_equal(handed.vectors(ids), loaded.vectors(ids))
     assert handed.lexical is not None and loaded.lexical is not None
@@ -177,3 +182,44 @@ def test_store_reads_tags_and_text_hashes_as_stored(tmp_path: Path) -> None:
     db.close()
     assert [tuple(t) for t in stored] == list(tags)
     store.close()
+
+
+def test_a_writes_columns_are_what_a_load_reads(tmp_path: Path) -> None:
+    """The store's columns a write derives from the previous version's (kept rows, then the
+    added ones) equal those read from the store it wrote: codes renumbered by first appearance
+    once rows go, tags, dates with offsets, flags from the metadata."""
+    articles = [
+        make_article("x0", "UPDATE 1- Alpha", "w a", category="Sport", language="en", tags=("A",)),
+        make_article(
+            "x1",
+            "Beta",
+            "w b",
+            category="news",
+            language="DE",
+            tags=("b", "A"),
+            published_at="2024-01-02T03:04:05+02:00",
+            metadata={"evergreen": "yes"},
+        ),
+        make_article("x2", "Gamma!", "w c", category="sport", metadata={"canonical": True}),
+        make_article("x3", "Delta", "w d", tags=("a",), published_at="2024-02-01"),
+    ]
+    path = tmp_path / "indexes" / "small"
+    Engine.build(articles, path, encoder=FakeEncoder())
+    handed: list[Engine] = []
+
+    def check() -> None:  # right away: older versions are collected
+        engine = handed.pop()
+        loaded = Store(engine.folder / STORE_FILE)
+        assert_same_columns(engine.store.columns, loaded.columns)
+        loaded.close()
+        engine.close()
+
+    remove(["x0"], path, hand_over=handed.append)
+    check()
+    added = make_article("x4", "Epsilon", "w e", category="Weather", language="EN", tags=("B",))
+    upsert([added], path, encoder=FakeEncoder(), hand_over=handed.append)
+    check()
+    edited = dataclasses.replace(articles[1], category="sport", tags=())
+    upsert([edited], path, encoder=FakeEncoder(), hand_over=handed.append)
+    assert handed[0].store.columns.category_names == ("sport", "weather")
+    check()

@@ -46,6 +46,7 @@ class VersionContent:
     change: Change | None = None  # how it follows from the current version
     defer_lists: bool = False  # store the lists the change can reach as pending (publish API)
     hand_over: HandOver | None = None  # gets the written version, opened (see write_version)
+    columns: Columns | None = None  # those of the store write_store writes, when known
 
 
 def write_version(
@@ -102,7 +103,7 @@ def _write_lists(
     columns: list[Columns],
 ) -> precomputed.ListsReport:
     """Rank the read-more lists of the version being written (or those a change can reach);
-    the store's columns it read are appended to ``columns``."""
+    the store's columns (``content.columns``, else read) are appended to ``columns``."""
     if not content.fields.get("precompute", True):
         return precomputed.ListsReport("off", 0, 0, content.index.count, 0.0)
     from recommender.engine import Engine  # the read side ranks; imported here as in writers
@@ -126,7 +127,7 @@ def _write_lists(
         folder=folder,
         manifest=manifest,
         index=content.index,
-        store=Store(folder / STORE_FILE),
+        store=Store(folder / STORE_FILE, content.columns),
         settings=RankingSettings.from_dict(fields.get("ranking", {})),
         rules=EditorialRules.from_dict(fields.get("rules", {}), where="manifest rules"),
         lexical=content.lexical,

@@ -51,6 +51,7 @@ from recommender.storage.manifest import Manifest
 from recommender.storage.store import (
     STORE_FILE,
     replace_tag_idf,
+    updated_columns,
     write_store,
     write_store_update,
 )
@@ -400,6 +401,9 @@ def _commit(
         change=Change(current, keep, drop_rows, fitted.refit, not drop_rows and not added.articles),
         defer_lists=defer[0],
         hand_over=defer[1],
+        columns=updated_columns(
+            current.store.columns, keep, added.articles, added.hashes, fitted.tag_idf
+        ),
     )
     version_path, manifest = write_version(index_path, content, timings)
     return UpdateReport(

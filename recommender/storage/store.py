@@ -17,9 +17,10 @@ import json
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,29 +121,36 @@ def write_store_update(
         db.close()
 
 
+def _records(
+    articles: Sequence[Article], text_hashes: Sequence[str], first_row: int
+) -> list[tuple[Any, ...]]:
+    """The stored rows of ``articles`` (the fields of :data:`COLUMNS`, in its order)."""
+    return [
+        (
+            row,
+            a.id,
+            a.title,
+            a.body,
+            a.url,
+            a.published_at.isoformat() if a.published_at else None,
+            a.category,
+            json.dumps(list(a.tags), ensure_ascii=False),
+            a.language,
+            json.dumps(dict(a.metadata), ensure_ascii=False, default=str),
+            h,
+            int(_truthy(a.metadata.get("evergreen"))),
+            int(_truthy(a.metadata.get("canonical"))),
+        )
+        for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True), first_row)
+    ]
+
+
 def _insert(
     db: sqlite3.Connection, articles: Sequence[Article], text_hashes: Sequence[str], first_row: int
 ) -> None:
     db.executemany(
         "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            (
-                row,
-                a.id,
-                a.title,
-                a.body,
-                a.url,
-                a.published_at.isoformat() if a.published_at else None,
-                a.category,
-                json.dumps(list(a.tags), ensure_ascii=False),
-                a.language,
-                json.dumps(dict(a.metadata), ensure_ascii=False, default=str),
-                h,
-                int(_truthy(a.metadata.get("evergreen"))),
-                int(_truthy(a.metadata.get("canonical"))),
-            )
-            for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True), first_row)
-        ],
+        _records(articles, text_hashes, first_row),
     )
 
 
@@ -209,6 +217,98 @@ class Columns:
         return flags
 
 
+def _columns(
+    rows: Sequence[Mapping[str, Any]],
+    tag_idf: Callable[[Sequence[tuple[str, ...]]], dict[str, float]],
+) -> Columns:
+    """The columns of stored ``rows`` (in row order); ``tag_idf(tags)``: the store's tag idf."""
+    names: dict[str, int] = {}
+    langs: dict[str, int] = {}
+    cats = np.full(len(rows), -1, dtype=np.int32)
+    lang_codes = np.full(len(rows), -1, dtype=np.int32)
+    stamps = np.full(len(rows), np.nan, dtype=np.float64)
+    # every row's tag list (a JSON array) in one parse, not one json.loads per row
+    tags = [tuple(t) for t in json.loads("[" + ",".join(r["tags"] for r in rows) + "]")]
+    for i, row in enumerate(rows):
+        if row["category"] is not None:
+            cats[i] = names.setdefault(row["category"].casefold(), len(names))
+        if row["language"] is not None:
+            lang_codes[i] = langs.setdefault(row["language"].casefold(), len(langs))
+        if row["published_at"]:
+            stamps[i] = dt.datetime.fromisoformat(row["published_at"]).timestamp()
+    return Columns(
+        ids=np.array([r["id"] for r in rows], dtype=object),
+        timestamps=stamps,
+        categories=cats,
+        category_names=tuple(names),
+        languages=lang_codes,
+        language_names=tuple(langs),
+        tags=tuple(tags),
+        tag_rows=_tag_rows(tags),
+        tag_idf=tag_idf(tags),
+        norm_titles=tuple(normalize_title(r["title"]) for r in rows),
+        evergreen_field=np.array([bool(r["evergreen"]) for r in rows], dtype=bool),
+        canonical=np.array([bool(r["canonical"]) for r in rows], dtype=bool),
+    )
+
+
+def _tag_rows(tags: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
+    """Casefolded tag -> the rows carrying it (ascending)."""
+    tag_lists: dict[str, list[int]] = {}
+    for i, article_tags in enumerate(tags):
+        for tag in {t.casefold() for t in article_tags}:
+            tag_lists.setdefault(tag, []).append(i)
+    return {t: np.array(r, dtype=np.int64) for t, r in tag_lists.items()}
+
+
+def _recode(
+    names: Sequence[str], old: np.ndarray, added_names: Sequence[str], added: np.ndarray
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes numbered by first appearance over the rows (as a load numbers them)."""
+    table: dict[str, int] = {}
+    rows = [names[c] if c >= 0 else None for c in old.tolist()]
+    rows += [added_names[c] if c >= 0 else None for c in added.tolist()]
+    codes = [-1 if n is None else table.setdefault(n, len(table)) for n in rows]
+    return np.array(codes, dtype=np.int32), tuple(table)
+
+
+def updated_columns(
+    old: Columns,
+    keep_rows: np.ndarray,
+    articles: Sequence[Article],
+    text_hashes: Sequence[str],
+    tag_idf: Mapping[str, float],
+) -> Columns:
+    """The columns of the store :func:`write_store_update` writes from these arguments (a
+    store whose columns are ``old``): what opening it reads, without reading it."""
+    keep = np.asarray(keep_rows, dtype=np.int64)
+    fields = COLUMNS.split(", ")
+    records = [dict(zip(fields, r, strict=True)) for r in _records(articles, text_hashes, 0)]
+    stored_idf = {str(t): float(v) for t, v in sorted(tag_idf.items())}  # as the table reads
+    new = _columns(records, lambda _: stored_idf)
+    cats, cat_names = _recode(
+        old.category_names, old.categories[keep], new.category_names, new.categories
+    )
+    langs, lang_names = _recode(
+        old.language_names, old.languages[keep], new.language_names, new.languages
+    )
+    tags = (*(old.tags[i] for i in keep.tolist()), *new.tags)
+    return Columns(
+        ids=np.concatenate([old.ids[keep], new.ids]),
+        timestamps=np.concatenate([old.timestamps[keep], new.timestamps]),
+        categories=cats,
+        category_names=cat_names,
+        languages=langs,
+        language_names=lang_names,
+        tags=tags,
+        tag_rows=_tag_rows(tags),
+        tag_idf=stored_idf,
+        norm_titles=(*(old.norm_titles[i] for i in keep.tolist()), *new.norm_titles),
+        evergreen_field=np.concatenate([old.evergreen_field[keep], new.evergreen_field]),
+        canonical=np.concatenate([old.canonical[keep], new.canonical]),
+    )
+
+
 def _row_to_article(row: sqlite3.Row) -> Article:
     return Article(
         id=row["id"],
@@ -249,37 +349,7 @@ class Store:
         for expected, row in enumerate(rows):
             if row["row"] != expected:
                 raise ValueError(f"store rows are not contiguous at row {expected}")
-        names: dict[str, int] = {}
-        langs: dict[str, int] = {}
-        cats = np.full(len(rows), -1, dtype=np.int32)
-        lang_codes = np.full(len(rows), -1, dtype=np.int32)
-        stamps = np.full(len(rows), np.nan, dtype=np.float64)
-        tag_lists: dict[str, list[int]] = {}
-        # every row's tag list (a JSON array) in one parse, not one json.loads per row
-        tags = [tuple(t) for t in json.loads("[" + ",".join(r["tags"] for r in rows) + "]")]
-        for i, row in enumerate(rows):
-            if row["category"] is not None:
-                cats[i] = names.setdefault(row["category"].casefold(), len(names))
-            if row["language"] is not None:
-                lang_codes[i] = langs.setdefault(row["language"].casefold(), len(langs))
-            if row["published_at"]:
-                stamps[i] = dt.datetime.fromisoformat(row["published_at"]).timestamp()
-            for tag in {t.casefold() for t in tags[i]}:
-                tag_lists.setdefault(tag, []).append(i)
-        return Columns(
-            ids=np.array([r["id"] for r in rows], dtype=object),
-            timestamps=stamps,
-            categories=cats,
-            category_names=tuple(names),
-            languages=lang_codes,
-            language_names=tuple(langs),
-            tags=tuple(tags),
-            tag_rows={t: np.array(r, dtype=np.int64) for t, r in tag_lists.items()},
-            tag_idf=self._tag_idf(tags),
-            norm_titles=tuple(normalize_title(r["title"]) for r in rows),
-            evergreen_field=np.array([bool(r["evergreen"]) for r in rows], dtype=bool),
-            canonical=np.array([bool(r["canonical"]) for r in rows], dtype=bool),
-        )
+        return _columns(rows, self._tag_idf)
 
     def _tag_idf(self, tags: Sequence[Sequence[str]]) -> dict[str, float]:
         """The stored (fitted) tag idf; fitted on the rows for stores older than the table."""
