@@ -17,8 +17,9 @@ from recommender import precomputed
 from recommender.engine import Engine
 from recommender.indexing import refresh_lists, remove, upsert
 from recommender.server import ServeSettings, create_app
+from recommender.storage import store as store_module
 from recommender.storage import versions as persistence
-from recommender.storage.store import STORE_FILE, Columns, Store
+from recommender.storage.store import STORE_FILE, Columns, Store, write_store, write_store_update
 
 from .conftest import FakeEncoder, make_article
 from .test_precomputed import TOPICS, corpus
@@ -223,3 +224,42 @@ def test_a_writes_columns_are_what_a_load_reads(tmp_path: Path) -> None:
     upsert([edited], path, encoder=FakeEncoder(), hand_over=handed.append)
     assert handed[0].store.columns.category_names == ("sport", "weather")
     check()
+
+
+def dump(path: Path) -> tuple[list[tuple], list[tuple], list[str]]:
+    db = sqlite3.connect(str(path))
+    try:
+        rows = list(db.execute("SELECT * FROM articles ORDER BY row"))
+        idf = list(db.execute("SELECT tag, idf FROM tag_idf ORDER BY tag"))
+        schema = sorted(str(sql) for (sql,) in db.execute("SELECT sql FROM sqlite_master"))
+    finally:
+        db.close()
+    return rows, idf, schema
+
+
+def test_a_store_appended_to_holds_what_a_rewrite_holds(tmp_path: Path) -> None:
+    """Every row kept (a publish of new articles): the store is copied and the new rows
+    appended; the same rows, tag idf and schema as the general copy inside SQLite. A store of
+    an older schema (no tag_idf table) is rewritten in the current one."""
+    articles = [make_article(f"s{i}", f"Story {i}", "w", tags=(f"t{i}",)) for i in range(5)]
+    previous = tmp_path / "previous.sqlite"
+    write_store(previous, articles, [f"h{i}" for i in range(5)])
+    added = [make_article("n1", "New", "body", tags=("t1", "new"), metadata={"evergreen": 1})]
+    idf = {"t1": 0.5, "new": 1.25, "t0": 2.0}
+    appended, rewritten = tmp_path / "appended.sqlite", tmp_path / "rewritten.sqlite"
+    write_store_update(appended, previous, range(5), added, ["hn"], idf)
+    general = tmp_path / "general.sqlite"  # the general path: the last row dropped, then
+    write_store_update(general, previous, [0, 1, 2, 3], [], [], idf)  # written again
+    write_store_update(rewritten, general, range(4), [articles[4], *added], ["h4", "hn"], idf)
+    assert dump(appended) == dump(rewritten)
+    assert len(dump(appended)[0]) == 6
+    assert store_module._appends(previous, range(5))  # the copy path was the one taken
+    assert not store_module._appends(previous, [0, 2, 3, 4, 5])
+    db = sqlite3.connect(str(previous))
+    db.execute("DROP TABLE tag_idf")
+    db.commit()
+    db.close()
+    assert not store_module._appends(previous, range(5))
+    upgraded = tmp_path / "upgraded.sqlite"
+    write_store_update(upgraded, previous, range(5), added, ["hn"], idf)
+    assert dump(upgraded) == dump(appended)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -99,7 +100,20 @@ def write_store_update(
     tag_idf: Mapping[str, float],
 ) -> None:
     """Write a store whose rows are the ``keep_rows`` of the store at ``previous`` (ascending,
-    renumbered from 0) followed by ``articles``; kept rows are copied inside SQLite."""
+    renumbered from 0) followed by ``articles``; kept rows are copied inside SQLite, or, when
+    every row is kept (a publish of new articles), the file is copied and the rows appended."""
+    if _appends(previous, keep_rows):
+        shutil.copyfile(previous, path)
+        db = sqlite3.connect(str(path))
+        try:
+            db.execute("PRAGMA journal_mode=OFF")  # a new file: a failed write is discarded
+            _insert(db, articles, text_hashes, first_row=len(keep_rows))
+            db.execute("DELETE FROM tag_idf")
+            _insert_tag_idf(db, tag_idf)
+            db.commit()
+        finally:
+            db.close()
+        return
     db = sqlite3.connect(str(path))
     try:
         db.executescript(SCHEMA)
@@ -143,6 +157,20 @@ def _records(
         )
         for row, (a, h) in enumerate(zip(articles, text_hashes, strict=True), first_row)
     ]
+
+
+def _appends(previous: Path, keep_rows: Sequence[int]) -> bool:
+    """Every row of ``previous`` kept, in order, and its tables as :data:`SCHEMA` writes them."""
+    if list(keep_rows) != list(range(len(keep_rows))):
+        return False
+    db = sqlite3.connect(f"file:{Path(previous).resolve()}?mode=ro&immutable=1", uri=True)
+    try:
+        tables = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        count = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        db.close()
+    expected = [f"{t.strip()}" for t in SCHEMA.strip().rstrip(";").split(";")]
+    return count == len(keep_rows) and sorted(tables.values()) == sorted(expected)
 
 
 def _insert(
