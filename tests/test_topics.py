@@ -194,3 +194,44 @@ def test_floor_bound_counts_topic_evidence() -> None:
     assert not floor.unreachable(s, found, scores, count, (model, query), topic)
     no_topic = s.replace(weight_topic=0.0)
     assert floor.unreachable(no_topic, found, scores, count, (model, query), topic)
+
+
+def test_an_index_without_topic_evidence_takes_upserts_until_a_reindex(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index written before lexical version 2 (no topic files): upserts keep it as it is,
+    its lists stay equal to live ranking without topic evidence, and a reindex adds it."""
+    path = tmp_path / "idx"
+    with monkeypatch.context() as m:  # the writer as it was: no topic basis
+        m.setattr(TopicModel, "fit", classmethod(lambda cls, *a, **k: None))
+        Engine.build(corpus(), path, encoder=FakeEncoder(), cache=False)
+    old = Engine.load(path, encoder=FakeEncoder())
+    assert old.lexical is not None and old.lexical.topics is None
+    assert old.manifest.lexical_version == 1
+    assert not (old.folder / topics_module.VECTORS_FILE).exists()
+    old.close()
+    added = make_article(
+        "a9", "Dykes hold", "The river fell and the dykes held.", published_at="2024-05-02"
+    )
+    Engine.upsert([added], path, encoder=FakeEncoder())
+    engine = Engine.load(path, encoder=FakeEncoder())
+    assert engine.lexical is not None and engine.lexical.topics is None
+    assert engine.manifest.lexical_version == 1
+    assert engine.manifest.lists["mode"] == "incremental"
+    s = engine.settings
+    for aid in map(str, engine.store.columns.ids):
+        stored = engine.related(aid)
+        assert stored == engine.related_live(aid), aid
+        for r in stored:  # no topic evidence: the floor reads cosine and lexical alone
+            assert r.why.topic == 0 and r.why.contributions["topic"] == 0
+            mean = s.weight_similarity * r.why.cosine + s.weight_lexical * r.why.lexical
+            total = s.weight_similarity + s.weight_lexical
+            assert r.why.relatedness == pytest.approx(mean / total, abs=2e-6)
+    engine.close()
+    Engine.reindex(path)
+    upgraded = Engine.load(path, encoder=FakeEncoder())
+    assert upgraded.lexical is not None and upgraded.lexical.topics is not None
+    assert upgraded.manifest.lexical_version == 2
+    assert upgraded.lexical.topics.vectors.shape[0] == len(upgraded.store)
+    assert any(r.why.topic > 0 for r in upgraded.related("a0", min_relatedness=-1.0))
+    upgraded.close()
