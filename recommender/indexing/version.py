@@ -89,7 +89,7 @@ def write_version(
         from recommender.engine import Engine  # the read side, as in _write_lists
 
         with timer(timings, "open_s"):  # checksums: computed from the bytes just written
-            given = columns[0] if columns else None
+            given = columns[0] if columns else content.columns
             opened = Engine.open_version(index_path, version_path, columns=given)
         content.hand_over(opened)
     return version_path, persistence.read_manifest(version_path, verify=False)

@@ -11,7 +11,8 @@ is a 401 that changes nothing; the body is not even read.
 
 A write embeds with the server's own model (loaded once, shared with draft queries), writes a
 new version of the index with ``indexing.upsert`` / ``indexing.remove`` under the index's
-writer lock in a worker thread, then serves that version at once; requests in flight keep the
+writer lock in a worker thread, then serves that version at once (the write hands it over
+opened, ``hand_over``: it is not loaded again from disk); requests in flight keep the
 version they started with, so reads are never blocked and never fail. The answer carries the
 new generation and each written article's new read-more list.
 
