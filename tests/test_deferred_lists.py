@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -100,13 +101,19 @@ def test_a_write_that_is_not_deferred_ranks_the_pending_lists(index: Path) -> No
     assert assert_lists_equal_live(engine) == dated(engine)
 
 
-def test_put_is_served_at_once_and_refreshed_in_the_background(index: Path) -> None:
+def put_fresh(index: Path) -> tuple[Any, TestClient, Any]:
+    """A real app on ``index`` with a write token, and its answer to PUT /articles/fresh."""
     settings = ServeSettings(write_token="t0ken", reload_interval=3600)
     app = create_app(index, settings=settings, encoder=FakeEncoder())
     http = TestClient(app)
     story = {"title": "Fresh", "body": " ".join(TOPICS[1][:12]), "published_at": "2025-05-05"}
     answer = http.put("/articles/fresh", json=story, headers={"Authorization": "Bearer t0ken"})
     assert answer.status_code == 200, answer.text
+    return app, http, answer
+
+
+def test_put_is_served_at_once_and_refreshed_in_the_background(index: Path) -> None:
+    app, http, answer = put_fresh(index)
     neighbour = answer.json()["articles"][0]["related"][0]["id"]
     listed = http.get(f"/related/{neighbour}", params={"k": 20}).json()["results"]
     assert "fresh" in [r["id"] for r in listed]  # served at once (pending lists, live)
@@ -131,12 +138,7 @@ def test_a_failed_refresh_is_counted_and_the_lists_stay_live(
         raise OSError("disk full")
 
     monkeypatch.setattr("recommender.server.publish.refresh_lists", broken)
-    settings = ServeSettings(write_token="t0ken", reload_interval=3600)
-    app = create_app(index, settings=settings, encoder=FakeEncoder())
-    http = TestClient(app)
-    story = {"title": "Fresh", "body": " ".join(TOPICS[1][:12]), "published_at": "2025-05-05"}
-    put = http.put("/articles/fresh", json=story, headers={"Authorization": "Bearer t0ken"})
-    assert put.status_code == 200, put.text
+    app, http, _ = put_fresh(index)
     assert app.state.publisher.wait_idle(30)
     assert app.state.holder.lists_refresh_failures == 1
     assert "recommender_lists_refresh_failures_total 1.0" in http.get("/metrics").text

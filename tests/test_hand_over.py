@@ -22,6 +22,7 @@ from recommender.storage import versions as persistence
 from recommender.storage.store import STORE_FILE, Columns, Store, write_store, write_store_update
 
 from .conftest import FakeEncoder, make_article
+from .test_deferred_lists import new_story
 from .test_precomputed import TOPICS, corpus
 
 N = 120
@@ -34,11 +35,6 @@ def index(tmp_path: Path) -> Path:
     path = tmp_path / "indexes" / "news"
     Engine.build(corpus(N), path, encoder=FakeEncoder())
     return path
-
-
-def story(i: int) -> object:
-    words = " ".join(TOPICS[i % 6][i : i + 12])
-    return make_article(f"new-{i}", f"New story {i}", words, published_at=f"2025-04-0{i}")
 
 
 def assert_same_columns(ours: Columns, theirs: Columns) -> None:
@@ -86,7 +82,11 @@ def test_the_handed_over_version_is_what_a_load_gives(index: Path, defer: bool) 
     handed: list[Engine] = []
     edited = dataclasses.replace(corpus(N)[11], body=" ".join(TOPICS[2][:12]))
     report = upsert(
-        [story(1), edited], index, encoder=FakeEncoder(), defer_lists=defer, hand_over=handed.append
+        [new_story(1), edited],
+        index,
+        encoder=FakeEncoder(),
+        defer_lists=defer,
+        hand_over=handed.append,
     )
     assert len(handed) == 1 and report.version_path == handed[0].folder
     assert handed[0].folder == persistence.resolve_version(index)
@@ -97,7 +97,7 @@ def test_the_handed_over_version_is_what_a_load_gives(index: Path, defer: bool) 
 
 def test_remove_and_refresh_hand_over_too(index: Path) -> None:
     handed: list[Engine] = []
-    upsert([story(2)], index, encoder=FakeEncoder(), defer_lists=True)
+    upsert([new_story(2)], index, encoder=FakeEncoder(), defer_lists=True)
     remove(["a00005"], index, defer_lists=True, hand_over=handed.append)
     with Engine.load(index) as loaded:
         assert_same_engine(handed.pop(), loaded)
@@ -121,9 +121,9 @@ def test_carried_lists_are_byte_identical_to_a_full_ranking(tmp_path: Path) -> N
     equal those of every list ranked again on that version."""
     index = tmp_path / "indexes" / "larger"
     Engine.build(corpus(LARGER), index, encoder=FakeEncoder())
-    upsert([story(1)], index, encoder=FakeEncoder(), defer_lists=True)
+    upsert([new_story(1)], index, encoder=FakeEncoder(), defer_lists=True)
     remove(["a00009", "a00040"], index, defer_lists=True)
-    upsert([story(3)], index, encoder=FakeEncoder(), defer_lists=True)
+    upsert([new_story(3)], index, encoder=FakeEncoder(), defer_lists=True)
     refresh_lists(index)
     again = tmp_path / "again"
     again.mkdir()

@@ -123,9 +123,8 @@ def test_export_cli_ray_alone_means_a_local_ray(ray_ranker: Any, tmp_path: Path)
     assert "39 from the precomputed lists, 1 ranked on Ray" in result.output  # a00007: undated
 
 
-def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from recommender import distributed
-
+def hide_ray(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imports of ray fail from now on, as without the ``ray`` extra."""
     real_import = builtins.__import__
 
     def no_ray(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -134,6 +133,12 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_ray)
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommender import distributed
+
+    hide_ray(monkeypatch)
     with pytest.raises(MissingExtraError, match=r"pip install 'recommender\[ray\]'"):
         distributed.RayEncoder()
 
@@ -146,14 +151,7 @@ def test_export_cli_without_the_extra_names_it(
     from recommender.cli import app
 
     Engine.build(corpus(20), tmp_path / "news", encoder=FakeEncoder())
-    real_import = builtins.__import__
-
-    def no_ray(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "ray" or name.startswith("ray."):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ray)
+    hide_ray(monkeypatch)
     result = CliRunner().invoke(
         app, ["export", "--index", str(tmp_path / "news"), "--out", str(tmp_path / "o"), "--ray"]
     )

@@ -20,7 +20,7 @@ from recommender.ids import check_id
 from recommender.listreach import Change
 from recommender.storage import versions as persistence
 from recommender.storage.index import VectorIndex
-from recommender.storage.lexical import LEXICAL_VERSION, LexicalModel
+from recommender.storage.lexical import LexicalModel
 from recommender.storage.manifest import Manifest
 from recommender.storage.store import STORE_FILE, Columns, Store
 from recommender.text import TEXT_RECIPE_VERSION
@@ -64,8 +64,8 @@ def write_version(
         "exact_max": content.exact_max,
     }
     # what the saved statistics hold: an upsert into an older index keeps its format until a fit
-    lexical_version = LEXICAL_VERSION if content.lexical.topics is not None else 1
-    content = replace(content, fields={**content.fields, "lexical_version": lexical_version})
+    fields = {**content.fields, "lexical_version": content.lexical.version}
+    content = replace(content, fields=fields)
 
     columns: list[Columns] = []  # the store's, as the lists step read them
 

@@ -46,7 +46,7 @@ from recommender.ranking import RankingSettings
 from recommender.ranking.rules import EditorialRules
 from recommender.storage import versions as persistence
 from recommender.storage.index import AUTO, DEFAULT_EXACT_MAX, choose_index_type, index_class
-from recommender.storage.lexical import LEXICAL_VERSION, LexicalModel
+from recommender.storage.lexical import LexicalModel
 from recommender.storage.manifest import Manifest
 from recommender.storage.store import (
     STORE_FILE,
@@ -103,7 +103,6 @@ def build(  # noqa: PLR0913  (Engine.build's documented options, passed through)
         fields = {
             "model": {"name": encoder.name, "dimension": dimension},
             "text_recipe_version": TEXT_RECIPE_VERSION,
-            "lexical_version": LEXICAL_VERSION,
             "ranking": settings.to_dict(),
             "rules": rules.to_dict(),
             "precompute": bool(precompute),
@@ -423,7 +422,6 @@ def _carried_fields(manifest: Manifest) -> dict[str, Any]:
     return {
         "model": manifest.model.to_dict(),
         "text_recipe_version": manifest.text_recipe_version,
-        "lexical_version": manifest.lexical_version,
         "ranking": dict(manifest.ranking),
         "rules": dict(manifest.rules),
         "precompute": manifest.precompute,

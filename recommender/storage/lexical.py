@@ -217,6 +217,11 @@ class LexicalModel:
             model.topics = self.topics.extend(keep, model.matrix[kept.shape[0] :])
         return model
 
+    @property
+    def version(self) -> int:
+        """The lexical version these statistics are (the manifest's ``lexical_version``)."""
+        return LEXICAL_VERSION if self.topics is not None else 1
+
     def terms(self) -> list[str]:
         """The vocabulary's terms by column."""
         if self._terms is None:
